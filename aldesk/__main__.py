@@ -1,0 +1,5 @@
+import sys
+
+from aldesk.app import main
+
+sys.exit(main())

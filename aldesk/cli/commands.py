@@ -1,0 +1,172 @@
+"""The CLI's commands: each `cmd_*` takes parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from aldesk.core.errors import InputError
+from aldesk.core.jobs import ConsoleProgress, LocalJob
+
+
+def default_annotator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment (some containers)
+        return "unknown"
+
+
+def _job() -> LocalJob:
+    return LocalJob(ConsoleProgress())
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from aldesk.services.ingest import sync_folder
+    from aldesk.store import Project
+    from aldesk.store import classes as store_classes
+
+    folders = [Path(f).expanduser() for f in args.folder]
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError(f"folder {folder} does not exist")
+    names = [n for n in (args.classes or "").split(",") if n.strip()]
+    with Project.create(args.project, label_mode=args.label_mode) as project:
+        if names:
+            store_classes.add_classes(project, names)
+        for folder in folders:
+            print(sync_folder(project, folder, _job()).summary())
+        print(f"created {project.path}")
+    return 0
+
+
+def _open_for_reading(path: str) -> Any:
+    from aldesk.store import Project
+    from aldesk.store.project import OutdatedProjectError
+
+    try:
+        return Project.open(path, readonly=True)
+    except OutdatedProjectError:
+        Project.open(path).close()  # migrates, when no one else has it open
+        return Project.open(path, readonly=True)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from aldesk.services.info import format_info, project_info
+
+    with _open_for_reading(args.project) as project:
+        info = project_info(project)
+    if args.json:
+        _print_json(info)
+    else:
+        print(format_info(info))
+    return 0
+
+
+def cmd_import_labels(args: argparse.Namespace) -> int:
+    from aldesk.services.labels_io import import_labels
+    from aldesk.store import Project
+
+    csv_path = Path(args.csv).expanduser()
+    with Project.open(args.project) as project:
+        report = import_labels(project, csv_path, annotator=args.annotator,
+                               add_classes=args.add_classes, skip_unmatched=args.skip_unmatched)
+    print(report.summary())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from aldesk.services.export import export_labels
+
+    with _open_for_reading(args.project) as project:
+        report = export_labels(project, args.format, Path(args.out), _job())
+    print(report.summary())
+    return 0
+
+
+def cmd_relink(args: argparse.Namespace) -> int:
+    from aldesk.services.ingest import relink_source
+    from aldesk.store import Project
+
+    with Project.open(args.project) as project:
+        print(relink_source(project, args.old, Path(args.new).expanduser(), _job()).summary())
+    return 0
+
+
+def cmd_add_folder(args: argparse.Namespace) -> int:
+    from aldesk.services.ingest import sync_folder
+    from aldesk.store import Project
+
+    with Project.open(args.project) as project:
+        print(sync_folder(project, Path(args.folder).expanduser(), _job()).summary())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from aldesk.services.demo import demo_project
+    from aldesk.services.info import format_info, project_info
+
+    path = demo_project(_job())
+    with _open_for_reading(str(path)) as project:
+        print(format_info(project_info(project)))
+    print("\nThe desktop app arrives in a later release; until then explore the demo with\n"
+          f"  aldesk info {path}\n  aldesk export {path} --format csv --out labels.csv")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("new", help="create a project over one or more folders")
+    p.add_argument("project", help="the project file to create (.aldesk is added if missing)")
+    p.add_argument("--folder", action="append", required=True, metavar="DIR",
+                   help="a folder of images or DICOM files (repeat for more)")
+    p.add_argument("--classes", metavar="A,B,C", help="class names, comma-separated")
+    p.add_argument("--label-mode", choices=("single", "multi"), default="single",
+                   help="one class per item (default) or a set of classes per item")
+    p.set_defaults(run=cmd_new)
+
+    p = sub.add_parser("info", help="counts, classes, folders and models of a project")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("import-labels", help="label items from a CSV file with path,label")
+    p.add_argument("project")
+    p.add_argument("csv", help="CSV with a header row and columns path,label (more allowed)")
+    p.add_argument("--add-classes", action="store_true", help="create classes not yet known")
+    p.add_argument("--skip-unmatched", action="store_true",
+                   help="import the rest when some paths are not in the project")
+    p.add_argument("--annotator", default=default_annotator(),
+                   help="who gave the labels, when the CSV has no annotator column "
+                        "(default: your account name)")
+    p.set_defaults(run=cmd_import_labels)
+
+    p = sub.add_parser("export", help="write labels as csv, json, or a folder per class")
+    p.add_argument("project")
+    p.add_argument("--format", required=True, choices=("csv", "json", "folders"))
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("add-folder", help="add a folder to a project, or re-scan one")
+    p.add_argument("project")
+    p.add_argument("folder")
+    p.set_defaults(run=cmd_add_folder)
+
+    p = sub.add_parser("relink", help="tell a project that one of its folders has moved")
+    p.add_argument("project")
+    p.add_argument("old", help="the folder as 'aldesk info' lists it")
+    p.add_argument("new", help="where that folder is now")
+    p.set_defaults(run=cmd_relink)
+
+    p = sub.add_parser("demo", help="build (once) and show the demo project of digits")
+    p.set_defaults(run=cmd_demo)
+
+
+COMMANDS = ("new", "info", "import-labels", "export", "add-folder", "relink", "demo")

@@ -1,0 +1,1 @@
+"""Domain types, errors, the job protocol and small pure helpers. Stdlib and numpy only."""

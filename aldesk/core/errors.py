@@ -1,0 +1,40 @@
+"""Errors that reach the user as one readable line.
+
+`AldeskError` and its subclasses carry a message written for the person at the keyboard; the CLI
+prints it and exits 2, the app shows it in a dialog. Anything else is an internal error: it is
+logged with its traceback and reported with the log file's path (exit 1).
+"""
+
+from __future__ import annotations
+
+
+class AldeskError(Exception):
+    """An error the user can act on; `str(err)` is a complete sentence for them."""
+
+
+class UsageError(AldeskError):
+    """The command line or a request is malformed."""
+
+
+class InputError(AldeskError):
+    """An input file or folder is missing or unusable."""
+
+
+class NotAProjectError(InputError):
+    """The file is not an aldesk project file."""
+
+
+class ProjectLockedError(AldeskError):
+    """Another aldesk process has the project open for writing."""
+
+
+class NewerProjectError(AldeskError):
+    """The project file was written by a newer aldesk than this one."""
+
+
+class LabelError(AldeskError):
+    """A label or class change that the project's rules do not allow."""
+
+
+class Cancelled(Exception):
+    """Raised inside a job when the user cancelled it; not an error."""

@@ -1,0 +1,1 @@
+"""Reading files: folder scans, content keys, image and DICOM decoding."""

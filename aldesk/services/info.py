@@ -1,0 +1,99 @@
+"""A summary of a project: counts, classes, sources, model versions."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from aldesk.store import Project
+from aldesk.store import annotations as store_ann
+from aldesk.store import classes as store_classes
+from aldesk.store import items as store_items
+
+
+def project_info(project: Project) -> dict[str, Any]:
+    conn = project.conn
+    status = store_items.count_by_status(project)
+    total = sum(status.values())
+    kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM items GROUP BY kind").fetchall())
+    states = store_ann.current_all(project)
+    by_kind = Counter(s.kind for s in states.values())
+    per_class = Counter(c for s in states.values() if s.kind == "label" for c in s.class_ids)
+    classes = store_classes.list_classes(project)
+    names = {c.id: c.name for c in classes}
+    per_source = dict(conn.execute(
+        "SELECT source_id, COUNT(*) FROM items GROUP BY source_id").fetchall())
+    models = [
+        {
+            "version": r["version"], "created_at": r["created_at"],
+            "representation": r["representation"], "head": r["head"],
+            "labels_used": r["labels_used"], "metrics": json.loads(r["metrics"]),
+        }
+        for r in conn.execute("SELECT * FROM models ORDER BY version")
+    ]
+    annotators = Counter(s.annotator for s in states.values() if s.kind == "label")
+    return {
+        "project": str(project.path.resolve()),
+        "project_id": project.meta("project_id"),
+        "created": project.meta("created"),
+        "app_version": project.meta("app_version"),
+        "schema_version": project.schema_version,
+        "label_mode": project.label_mode,
+        "items": {"total": total, **{k: status.get(k, 0) for k in
+                                      ("pending", "ok", "error", "missing")}, "by_kind": kinds},
+        "labels": {
+            "labeled": by_kind.get("label", 0),
+            "skipped": by_kind.get("skip", 0),
+            "unsure": by_kind.get("unsure", 0),
+            "unlabeled": total - len(states),
+            "annotation_rows": store_ann.count_rows(project),
+            "annotators": dict(annotators),
+        },
+        "classes": [
+            {
+                "name": c.name, "hotkey": c.hotkey, "colour": c.colour, "labels": per_class[c.id],
+                "archived": c.archived,
+                "merged_into": names.get(c.merged_into) if c.merged_into else None,
+            }
+            for c in classes
+        ],
+        "sources": [
+            {"path": s.path, "location": str(s.root), "exists": s.exists,
+             "items": per_source.get(s.id, 0)}
+            for s in store_items.list_sources(project)
+        ],
+        "models": models,
+        "metrics": models[-1]["metrics"] if models else {},
+    }
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """The summary as text for a terminal."""
+    items, labels = info["items"], info["labels"]
+    lines = [
+        f"project   {info['project']}",
+        f"items     {items['total']} ({items['ok']} ok, {items['pending']} not yet decoded, "
+        f"{items['error']} unreadable, {items['missing']} missing)",
+        f"labels    {labels['labeled']} labeled, {labels['unlabeled']} unlabeled, "
+        f"{labels['skipped']} skipped, {labels['unsure']} unsure",
+    ]
+    active = [c for c in info["classes"] if not c["archived"]]
+    if active:
+        lines.append("classes   " + ", ".join(
+            f"{c['name']} [{c['hotkey'] or '-'}] {c['labels']}" for c in active))
+    else:
+        lines.append("classes   none yet")
+    inactive = [c for c in info["classes"] if c["archived"]]
+    for c in inactive:
+        where = f"merged into {c['merged_into']}" if c["merged_into"] else "archived"
+        lines.append(f"          {c['name']} ({where}) {c['labels']}")
+    for s in info["sources"]:
+        flag = "" if s["exists"] else "  (NOT FOUND: use 'aldesk relink')"
+        lines.append(f"folder    {s['location']}: {s['items']} items{flag}")
+    if info["models"]:
+        m = info["models"][-1]
+        lines.append(f"model     version {m['version']} on {m['labels_used']} labels")
+    else:
+        lines.append("model     none trained yet")
+    return "\n".join(lines)

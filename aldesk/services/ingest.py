@@ -1,0 +1,101 @@
+"""Adding a folder to a project, and finding moved files again.
+
+`sync_folder` brings a project's view of one folder up to date: new files become items, changed
+files are re-indexed, files gone from the folder are marked missing (their labels stay), and a
+file that turns up elsewhere with the content key of a missing item takes that item over, so a
+moved or renamed folder keeps all its labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aldesk.core.errors import InputError
+from aldesk.core.jobs import Job
+from aldesk.core.types import FoundFile
+from aldesk.io.scan import index_folder
+from aldesk.store import Project
+from aldesk.store import items as store_items
+
+
+@dataclass
+class SyncReport:
+    folder: str
+    added: int = 0
+    changed: int = 0
+    relinked: int = 0
+    missing: int = 0
+    unchanged: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.added} new", f"{self.changed} changed", f"{self.relinked} relinked",
+                 f"{self.missing} missing", f"{self.unchanged} unchanged"]
+        if self.unreadable:
+            parts.append(f"{len(self.unreadable)} unreadable")
+        return f"{self.folder}: " + ", ".join(parts)
+
+
+def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncReport:
+    """Index `folder` into the project (adding it as a source if new); one transaction."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise InputError(f"folder {folder} does not exist")
+    found, problems = index_folder(folder, job)
+    report = SyncReport(folder=str(folder.resolve()), unreadable=problems)
+    with project.transaction():
+        source = store_items.add_source(project, folder)
+        known = {i.rel_path: i for i in store_items.list_items(project, source.id)}
+        paths = store_items.item_paths(project)
+        new: list[FoundFile] = []
+        claimed: set[int] = set()
+        for f in found:
+            item = known.pop(f.rel_path, None)
+            if item is None:
+                twin = _missing_twin(project, f, paths, claimed)
+                if twin is None:
+                    new.append(f)
+                else:
+                    store_items.update_file(project, twin, f, source_id=source.id)
+                    claimed.add(twin)
+                    report.relinked += 1
+            elif item.status == "missing":  # the file came back
+                store_items.update_file(project, item.id, f)
+                report.relinked += 1
+            elif (item.size, item.mtime) != (f.size, f.mtime):
+                store_items.update_file(project, item.id, f)
+                report.changed += 1
+            else:
+                report.unchanged += 1
+        report.added = store_items.insert_items(project, source.id, new) if new else 0
+        gone = [i.id for i in known.values() if i.status != "missing"]
+        store_items.set_missing(project, gone)
+        report.missing = len(gone)
+        store_items.remove_empty_sources(project)
+    return report
+
+
+def _missing_twin(
+    project: Project, f: FoundFile, paths: dict[int, Path], claimed: set[int]
+) -> int | None:
+    """An unclaimed item with the same content key whose own file is gone, if any."""
+    for item in store_items.items_with_key(project, f.content_key):
+        if item.id in claimed:
+            continue
+        if item.status == "missing" or not paths[item.id].exists():
+            return item.id
+    return None
+
+
+def relink_source(project: Project, old_folder: str, new_folder: Path,
+                  job: Job | None = None) -> SyncReport:
+    """Tell the project that a source folder now lives at `new_folder`."""
+    match = [s for s in store_items.list_sources(project)
+             if old_folder in (s.path, s.abs_path, str(s.root))]
+    if not match:
+        raise InputError(f"the project has no folder {old_folder}")
+    if not Path(new_folder).is_dir():
+        raise InputError(f"folder {new_folder} does not exist")
+    store_items.move_source(project, match[0].id, Path(new_folder))
+    return sync_folder(project, Path(new_folder), job)

@@ -1,0 +1,43 @@
+"""A child-process check that Qt can start and draw text, for `aldesk --self-test`.
+
+Qt aborts the process when its platform plugin cannot load, so the self-test runs this in a
+child and reads one JSON line from it.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def _glyph_image(text: str) -> bytes:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QFont, QImage, QPainter
+
+    image = QImage(64, 48, QImage.Format.Format_Grayscale8)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setFont(QFont("Sans", 24))
+    painter.setPen(Qt.GlobalColor.black)
+    painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+    return bytes(image.constBits())
+
+
+def main() -> int:
+    import PySide6
+    from PySide6.QtCore import qVersion
+    from PySide6.QtGui import QFontDatabase
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["aldesk-probe"])
+    # Without a usable font every glyph is drawn as the same box: two letters then look alike.
+    a, b = _glyph_image("a"), _glyph_image("g")
+    result = {
+        "qt": qVersion(),
+        "pyside": PySide6.__version__,
+        "platform": app.platformName(),  # type: ignore[attr-defined]
+        "fonts": len(QFontDatabase.families()),
+        "glyphs_distinct": a != b and min(a) < 128,
+    }
+    print(json.dumps(result))
+    return 0

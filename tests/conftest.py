@@ -1,0 +1,81 @@
+"""Test set-up: Qt offscreen, and every aldesk user folder in a temporary place.
+
+No test may touch the user's real settings, logs or data, nor the network.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def aldesk_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                ) -> Path:
+    """Points ALDESK_HOME (data, logs, settings, cache) and XDG folders at a temp folder."""
+    home = tmp_path_factory.mktemp("aldesk-home")
+    monkeypatch.setenv("ALDESK_HOME", str(home))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    from aldesk.core import logs
+
+    logs._configured = None  # the next setup_logging() points at this test's folder
+    return home
+
+
+@pytest.fixture
+def qsettings_in_tmp(tmp_path: Path) -> Path:
+    """QSettings written under the test's temp folder, never the user's real config."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
+    return tmp_path / "qsettings"
+
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli(aldesk_home: Path) -> RunCli:
+    """Runs `python -m aldesk ARGS...` in a child process, as a user's shell would."""
+
+    def run(*args: str, cwd: Path | None = None, timeout: float = 120
+            ) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, ALDESK_HOME=str(aldesk_home), PYTHONIOENCODING="utf-8")
+        return subprocess.run(
+            [sys.executable, "-m", "aldesk", *map(str, args)],
+            capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout,
+        )
+
+    return run
+
+
+def make_png(path: Path, value: int = 0, size: tuple[int, int] = (8, 8)) -> Path:
+    """Write a small real greyscale PNG whose pixels (and so bytes) depend on `value`."""
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(value)
+    Image.fromarray(rng.integers(0, 255, size, dtype=np.uint8), mode="L").save(path)
+    return path
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """A folder of 12 small PNGs in two subfolders, plus a hidden file and a text file."""
+    root = tmp_path / "images"
+    for i in range(12):
+        make_png(root / ("left" if i < 6 else "right") / f"frame-{i:03d}.png", value=i)
+    (root / ".hidden.png").write_bytes(b"not scanned")
+    (root / "notes.txt").write_text("not an image")
+    return root
