@@ -33,11 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aldesk: error: {argv[0]!r} is neither a command nor a project file "
               "(see 'aldesk --help')", file=sys.stderr)
         return cli.EXIT_USAGE
-    print("aldesk: the desktop window is not part of this version yet.", file=sys.stderr)
-    if argv:
-        return cli.main(["info", *argv])
-    cli.main(["--help"])
-    return 0
+    code = cli.main(["info", *argv] if argv else ["--help"])
+    if code == 0:
+        print("\naldesk: the desktop window is not part of this version yet; the commands above "
+              "work today.", file=sys.stderr)
+    return code
 
 
 def _looks_like_project(arg: str) -> bool:

@@ -30,15 +30,17 @@ def aldesk_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
-@pytest.fixture
-def qsettings_in_tmp(tmp_path: Path) -> Path:
-    """QSettings written under the test's temp folder, never the user's real config."""
+@pytest.fixture(autouse=True, scope="session")
+def qsettings_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QSettings written under a temp folder, never the user's real config."""
     from PySide6.QtCore import QSettings
 
+    folder = tmp_path_factory.mktemp("qsettings")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    return tmp_path / "qsettings"
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, str(folder))
+    return folder
 
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

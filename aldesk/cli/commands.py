@@ -39,13 +39,29 @@ def cmd_new(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             raise InputError(f"folder {folder} does not exist")
     names = [n for n in (args.classes or "").split(",") if n.strip()]
-    with Project.create(args.project, label_mode=args.label_mode) as project:
+    cleaned = [store_classes.clean_name(n) for n in names]
+    repeated = sorted({n for n in cleaned if [m.lower() for m in cleaned].count(n.lower()) > 1})
+    if repeated:
+        raise InputError(f"--classes lists {', '.join(repeated)} more than once")
+    project = Project.create(args.project, label_mode=args.label_mode)
+    try:
         if names:
             store_classes.add_classes(project, names)
         for folder in folders:
             print(sync_folder(project, folder, _job()).summary())
-        print(f"created {project.path}")
+    except BaseException:
+        project.close()
+        remove_project_files(project.path)  # a refused `new` leaves nothing behind
+        raise
+    project.close()
+    print(f"created {project.path}")
     return 0
+
+
+def remove_project_files(path: Path) -> None:
+    for leftover in (path, *path.parent.glob(path.name + "-*")):
+        if leftover.is_file():
+            leftover.unlink()
 
 
 def _open_for_reading(path: str) -> Any:
@@ -76,6 +92,8 @@ def cmd_import_labels(args: argparse.Namespace) -> int:
     from aldesk.store import Project
 
     csv_path = Path(args.csv).expanduser()
+    if csv_path.is_dir():
+        raise InputError(f"{csv_path} is a folder, not a CSV file")
     with Project.open(args.project) as project:
         report = import_labels(project, csv_path, annotator=args.annotator,
                                add_classes=args.add_classes, skip_unmatched=args.skip_unmatched)

@@ -108,7 +108,9 @@ def walk(root: Path, job: Job | None = None) -> Iterator[tuple[Path, str]]:
                     kind = guess_kind(path)
                     if kind is not None:
                         yield path, kind
-            except OSError:
+            except OSError:  # e.g. a link that points at itself: reported, not skipped
+                if entry.is_symlink() and guess_kind(Path(entry.path)) is not None:
+                    yield Path(entry.path), guess_kind(Path(entry.path)) or "unknown"
                 continue
         stack.extend(reversed(subfolders))
 

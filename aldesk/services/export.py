@@ -89,6 +89,8 @@ def export_labels(project: Project, fmt: str, out: Path, job: Job | None = None)
     out = Path(out).expanduser()
     if not out.parent.is_dir():
         raise InputError(f"folder {out.parent} does not exist")
+    if fmt != "folders" and out.is_dir():
+        raise InputError(f"{out} is a folder; give the {fmt} file's name")
     rows = list(labeled_rows(project))
     report = ExportReport(out=out, items=len(rows))
     if fmt == "csv":
@@ -122,12 +124,27 @@ def _safe_name(name: str) -> str:
     return cleaned or "_"
 
 
+def _class_folders(project: Project) -> dict[str, str]:
+    """class name -> a folder name of its own, even when two names clean up alike."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for c in store_classes.list_classes(project):
+        name, n = _safe_name(c.name), 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{_safe_name(c.name)}-{n}"
+        taken.add(name.lower())
+        out[c.name] = name
+    return out
+
+
 def _export_folders(project: Project, rows: list[dict[str, object]], out: Path,
                     report: ExportReport, job: Job | None) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out} exists and is not an empty folder")
     out.mkdir(exist_ok=True)
     salt = project.meta("project_id") or ""
+    folders = _class_folders(project)
     used: set[str] = set()
     for n, row in enumerate(rows):
         if job is not None:
@@ -138,7 +155,7 @@ def _export_folders(project: Project, rows: list[dict[str, object]], out: Path,
             report.files_missing.append(str(row["path"]))
             continue
         for cls in row["classes"]:  # type: ignore[attr-defined]
-            folder = out / _safe_name(str(cls))
+            folder = out / folders[str(cls)]
             folder.mkdir(exist_ok=True)
             # DICOM file names often carry patient names or IDs: name copies by content key.
             is_image = row["kind"] == "image"

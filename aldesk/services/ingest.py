@@ -42,7 +42,27 @@ def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncR
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise InputError(f"folder {folder} does not exist")
+    _refuse_overlap(project, folder)
     found, problems = index_folder(folder, job)
+    return _sync(project, folder, found, problems)
+
+
+def _refuse_overlap(project: Project, folder: Path) -> None:
+    """A file must belong to one source only, or it would become two items."""
+    here = folder.resolve()
+    for s in store_items.list_sources(project):
+        there = s.root.resolve()
+        if here == there:
+            continue
+        if here.is_relative_to(there):
+            raise InputError(f"{folder} is inside {there}, which the project already has")
+        if there.is_relative_to(here):
+            raise InputError(f"{folder} contains {there}, which the project already has; "
+                             "add the other folders next to it one by one")
+
+
+def _sync(project: Project, folder: Path, found: list[FoundFile], problems: list[str]
+          ) -> SyncReport:
     report = SyncReport(folder=str(folder.resolve()), unreadable=problems)
     with project.transaction():
         source = store_items.add_source(project, folder)
@@ -60,6 +80,10 @@ def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncR
                     store_items.update_file(project, twin, f, source_id=source.id)
                     claimed.add(twin)
                     report.relinked += 1
+                    # a file renamed within this folder: its old name is not "missing"
+                    for rel, old in list(known.items()):
+                        if old.id == twin:
+                            del known[rel]
             elif item.status == "missing":  # the file came back
                 store_items.update_file(project, item.id, f)
                 report.relinked += 1
@@ -90,12 +114,36 @@ def _missing_twin(
 
 def relink_source(project: Project, old_folder: str, new_folder: Path,
                   job: Job | None = None) -> SyncReport:
-    """Tell the project that a source folder now lives at `new_folder`."""
-    match = [s for s in store_items.list_sources(project)
-             if old_folder in (s.path, s.abs_path, str(s.root))]
-    if not match:
-        raise InputError(f"the project has no folder {old_folder}")
-    if not Path(new_folder).is_dir():
+    """Tell the project that a source folder now lives at `new_folder`.
+
+    Refused when `new_folder` is already one of the project's folders, or when too few of its
+    files match the old folder's by content: labels must never move onto other images.
+    """
+    source = _find_source(project, old_folder)
+    new_folder = Path(new_folder).expanduser()
+    if not new_folder.is_dir():
         raise InputError(f"folder {new_folder} does not exist")
-    store_items.move_source(project, match[0].id, Path(new_folder))
-    return sync_folder(project, Path(new_folder), job)
+    other = store_items.source_for(project, new_folder)
+    if other is not None and other.id != source.id:
+        raise InputError(f"{new_folder} is already a folder of this project")
+    found, problems = index_folder(new_folder, job)
+    keys = {f.content_key for f in found}
+    old_keys = [i.content_key for i in store_items.list_items(project, source.id)]
+    matching = sum(k in keys for k in old_keys)
+    if old_keys and matching < max(1, len(old_keys) // 2):
+        raise InputError(
+            f"{new_folder} does not look like the moved folder: only {matching} of "
+            f"{len(old_keys)} files match by content. Use 'aldesk add-folder' to add it as a "
+            "new folder instead"
+        )
+    store_items.move_source(project, source.id, new_folder)
+    return _sync(project, new_folder, found, problems)
+
+
+def _find_source(project: Project, name: str) -> store_items.Source:
+    wanted = name.rstrip("/\\") or name
+    for s in store_items.list_sources(project):
+        candidates = {s.path.rstrip("/"), s.abs_path.rstrip("/"), str(s.root)}
+        if wanted in candidates or Path(wanted).expanduser().resolve() == s.root.resolve():
+            return s
+    raise InputError(f"the project has no folder {name}")

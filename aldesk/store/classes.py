@@ -61,7 +61,9 @@ def add_classes(project: Project, names: list[str]) -> list[ClassInfo]:
     names = [clean_name(n) for n in names]
     seen: set[str] = set()
     for n in names:
-        if n.lower() in seen or _exists(project, n):
+        if n.lower() in seen:
+            raise LabelError(f"class {n!r} is listed twice")
+        if _exists(project, n):
             raise LabelError(f"class {n!r} already exists")
         seen.add(n.lower())
     existing = list_classes(project)

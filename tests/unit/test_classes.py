@@ -8,10 +8,9 @@ import pytest
 
 from aldesk.core.errors import LabelError
 from aldesk.core.types import FoundFile
-from aldesk.store import Project
+from aldesk.store import Project, items
 from aldesk.store import annotations as ann
 from aldesk.store import classes as cls
-from aldesk.store import items
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def test_add_assigns_hotkeys_and_colours(project):
 
 
 def test_rename_keeps_labels_on_the_class(project):
-    cat, dog = cls.add_classes(project, ["cat", "dog"])
+    cat, _dog = cls.add_classes(project, ["cat", "dog"])
     ann.record(project, 1, "label", [cat.id], annotator="a")
     cls.rename_class(project, "cat", "feline")
     assert labels_by_name(project) == {1: {"feline"}}
@@ -55,7 +54,7 @@ def test_rename_keeps_labels_on_the_class(project):
 
 
 def test_merge_moves_labels_explicitly_and_keeps_history(project):
-    cat, dog, fox = cls.add_classes(project, ["cat", "dog", "fox"])
+    cat, dog, _fox = cls.add_classes(project, ["cat", "dog", "fox"])
     ann.record(project, 1, "label", [cat.id], annotator="a")
     ann.record(project, 2, "label", [dog.id], annotator="a")
     ann.record(project, 3, "label", [cat.id, dog.id], annotator="a")
@@ -77,7 +76,7 @@ def test_merge_moves_labels_explicitly_and_keeps_history(project):
 
 
 def test_archive_hides_a_class_but_keeps_its_labels(project):
-    cat, dog = cls.add_classes(project, ["cat", "dog"])
+    cat, _dog = cls.add_classes(project, ["cat", "dog"])
     ann.record(project, 1, "label", [cat.id], annotator="a")
     cls.archive_class(project, "cat")
     assert labels_by_name(project) == {1: {"cat"}}

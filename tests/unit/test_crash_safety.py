@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from aldesk.core.types import FoundFile
-from aldesk.store import Project
+from aldesk.store import Project, items
 from aldesk.store import annotations as ann
 from aldesk.store import classes as cls
-from aldesk.store import items
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
@@ -30,7 +29,8 @@ WRITER = textwrap.dedent("""
     import sys, time
     from aldesk.store import Project
     from aldesk.store import annotations as ann
-    path, n_items, n_classes, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    path, n_items, n_classes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    seconds = float(sys.argv[4])
     project = Project.open(path, backup_on_open=False)
     print("ready", flush=True)
     end, i = time.monotonic() + seconds, 0

@@ -60,7 +60,7 @@ def test_import_matches_source_relative_csv_relative_and_absolute_paths(project,
 def test_unknown_classes_and_unmatched_paths_import_nothing(project, tmp_path):
     sheet = write_csv(tmp_path / "l.csv", [("left/frame-000.png", "left"),
                                            ("left/frame-001.png", "blurry")])
-    with pytest.raises(InputError, match="unknown classes blurry.*--add-classes"):
+    with pytest.raises(InputError, match=r"unknown classes blurry.*--add-classes"):
         import_labels(project, sheet, annotator="a")
     assert ann.count_rows(project) == 0
     report = import_labels(project, sheet, annotator="a", add_classes=True)
@@ -68,7 +68,7 @@ def test_unknown_classes_and_unmatched_paths_import_nothing(project, tmp_path):
 
     missing = write_csv(tmp_path / "m.csv", [("left/frame-002.png", "left"),
                                              ("left/nope.png", "left")])
-    with pytest.raises(InputError, match="1 paths are not in the project.*--skip-unmatched"):
+    with pytest.raises(InputError, match=r"1 paths are not in the project.*--skip-unmatched"):
         import_labels(project, missing, annotator="a")
     report = import_labels(project, missing, annotator="a", skip_unmatched=True)
     assert report.labeled == 1 and report.skipped_unmatched == ["left/nope.png"]
@@ -83,7 +83,7 @@ def test_conflicting_and_malformed_rows_are_refused(project, tmp_path):
         import_labels(project, write_csv(tmp_path / "d.csv", [("left/frame-000.png",
                                                                 "left;right")]),
                       annotator="a")
-    with pytest.raises(InputError, match="path.*label"):
+    with pytest.raises(InputError, match=r"path.*label"):
         import_labels(project, write_csv(tmp_path / "e.csv", [("a", "b")], header="file,cls"),
                       annotator="a")
     (tmp_path / "bin.csv").write_bytes(b"path,label\n\xff\xfe\x00bad")

@@ -18,10 +18,9 @@ from aldesk.core.errors import (
     ProjectLockedError,
 )
 from aldesk.core.types import FoundFile, Provenance
-from aldesk.store import Project, backup, schema
+from aldesk.store import Project, backup, items, schema
 from aldesk.store import annotations as ann
 from aldesk.store import classes as cls
-from aldesk.store import items
 
 
 def new_project(tmp_path: Path, n_items: int = 5, mode: str = "single") -> Project:
@@ -36,7 +35,7 @@ def new_project(tmp_path: Path, n_items: int = 5, mode: str = "single") -> Proje
 
 def test_round_trip_of_classes_items_and_labels(tmp_path):
     with new_project(tmp_path) as p:
-        normal, abnormal = cls.add_classes(p, ["normal", "abnormal"])
+        _normal, abnormal = cls.add_classes(p, ["normal", "abnormal"])
         prov = Provenance(model_version=3, score=0.7, rank=1, suggestion_shown=True,
                           suggested_class_id=abnormal.id)
         a = ann.record(p, 1, "label", [abnormal.id], annotator="dr a", seconds_spent=4.5,

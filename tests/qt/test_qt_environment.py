@@ -4,6 +4,7 @@ dropped one reference to None, and the process aborted after a few thousand call
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QObject
 
@@ -25,3 +26,12 @@ def test_pyside_is_below_the_broken_release():
 
     major, minor = (int(x) for x in PySide6.__version__.split(".")[:2])
     assert (major, minor) < (6, 12)
+
+
+def test_qsettings_never_touch_the_real_config(qsettings_in_tmp):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings("aldesk", "aldesk")
+    settings.setValue("probe", 1)
+    settings.sync()
+    assert Path(settings.fileName()).is_relative_to(qsettings_in_tmp)
