@@ -140,6 +140,62 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from aldesk.services.scan import scan_folder
+
+    result = scan_folder(Path(args.folder), _job())
+    if args.json:
+        _print_json(result)
+        return 0
+    for item in result["items"]:
+        if item["status"] == "ok":
+            size = f"{item['width']}x{item['height']}" + (
+                f" x{item['frames']}" if (item["frames"] or 1) > 1 else "")
+            print(f"ok     {item['kind']:<7} {size:<14} {item['path']}")
+        else:
+            print(f"error  {item['kind']:<7} {item['path']}: {item['reason']}")
+    s = result["summary"]
+    print(f"{s['files']} files: {s['ok']} ok, {s['error']} unreadable "
+          f"({s['seconds']:.1f} s)")
+    return 0
+
+
+def _parse_window(text: str | None) -> Any:
+    from aldesk.io.display import CT_PRESETS, Window
+
+    if not text:
+        return None
+    if text.lower() in CT_PRESETS:
+        return Window(*CT_PRESETS[text.lower()])
+    try:
+        center, width = (float(v) for v in text.split(","))
+    except ValueError as err:
+        raise InputError(
+            f"--window takes CENTER,WIDTH (for example 40,400) or one of "
+            f"{', '.join(CT_PRESETS)}; got {text!r}") from err
+    if width <= 0:
+        raise InputError("--window width must be positive")
+    return Window(center, width)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from aldesk.io.render import render, save_png
+
+    source, out = Path(args.file).expanduser(), Path(args.out).expanduser()
+    if not source.is_file():
+        raise InputError(f"{source} does not exist")
+    if not out.parent.is_dir():
+        raise InputError(f"folder {out.parent} does not exist")
+    if args.frame is not None and args.frame < 0:
+        raise InputError("--frame counts from 0")
+    rendered = render(source, frame=args.frame, window=_parse_window(args.window))
+    save_png(rendered, out)
+    window = f", window {rendered.window.describe()}" if rendered.window else ""
+    print(f"wrote {out} ({rendered.width}x{rendered.height}, frame {rendered.frame} of "
+          f"{rendered.frames}{window})")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("new", help="create a project over one or more folders")
     p.add_argument("project", help="the project file to create (.aldesk is added if missing)")
@@ -183,8 +239,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("new", help="where that folder is now")
     p.set_defaults(run=cmd_relink)
 
+    p = sub.add_parser("scan", help="list the images and DICOM files of a folder, no project")
+    p.add_argument("folder")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_scan)
+
+    p = sub.add_parser("render", help="write a file as the viewer shows it, as PNG")
+    p.add_argument("file")
+    p.add_argument("--out", required=True, metavar="PNG")
+    p.add_argument("--frame", type=int, help="frame to show, from 0 (default: the middle one)")
+    p.add_argument("--window", metavar="C,W",
+                   help="window centre and width, or a CT preset name (brain, lung, bone...);"
+                        " write --window=-600,1500 when the centre is negative")
+    p.set_defaults(run=cmd_render)
+
     p = sub.add_parser("demo", help="build (once) and show the demo project of digits")
     p.set_defaults(run=cmd_demo)
 
 
-COMMANDS = ("new", "info", "import-labels", "export", "add-folder", "relink", "demo")
+COMMANDS = ("new", "info", "import-labels", "export", "add-folder", "relink", "scan", "render",
+            "demo")

@@ -38,3 +38,7 @@ class LabelError(AldeskError):
 
 class Cancelled(Exception):
     """Raised inside a job when the user cancelled it; not an error."""
+
+
+class UnreadableFile(InputError):
+    """A file that cannot be shown: its item gets status 'error' and this one-line reason."""

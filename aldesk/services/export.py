@@ -19,6 +19,7 @@ from typing import TextIO
 from aldesk import __version__
 from aldesk.core.errors import InputError
 from aldesk.core.jobs import Job
+from aldesk.core.pathtext import printable
 from aldesk.io.dicom_deid import deidentify
 from aldesk.services.labels_io import MULTI_SEPARATOR
 from aldesk.store import Project
@@ -59,7 +60,7 @@ def labeled_rows(project: Project) -> Iterator[dict[str, object]]:
         except ValueError:
             shown = full.as_posix()
         yield {
-            "path": shown,
+            "path": printable(shown),
             "label": MULTI_SEPARATOR.join(names[c] for c in state.class_ids),
             "classes": [names[c] for c in state.class_ids],
             "annotator": state.annotator,

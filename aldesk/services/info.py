@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from aldesk.core.pathtext import printable
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
@@ -59,7 +60,7 @@ def project_info(project: Project) -> dict[str, Any]:
             for c in classes
         ],
         "sources": [
-            {"path": s.path, "location": str(s.root), "exists": s.exists,
+            {"path": printable(s.path), "location": printable(str(s.root)), "exists": s.exists,
              "items": per_source.get(s.id, 0)}
             for s in store_items.list_sources(project)
         ],

@@ -8,12 +8,15 @@ moved or renamed folder keeps all its labels.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aldesk.core.errors import InputError
 from aldesk.core.jobs import Job
 from aldesk.core.types import FoundFile
+from aldesk.io.headers import file_info
+from aldesk.io.render import max_pixels
 from aldesk.io.scan import index_folder
 from aldesk.store import Project
 from aldesk.store import items as store_items
@@ -44,7 +47,35 @@ def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncR
         raise InputError(f"folder {folder} does not exist")
     _refuse_overlap(project, folder)
     found, problems = index_folder(folder, job)
-    return _sync(project, folder, found, problems)
+    report = _sync(project, folder, found, problems)
+    read_pending_headers(project, job)
+    return report
+
+
+def read_pending_headers(project: Project, job: Job | None = None, batch: int = 500) -> int:
+    """Read the headers of items not yet looked at: size, frames, status and the allow-listed
+    metadata. Committed in batches, so a cancelled or interrupted run resumes where it was."""
+    pending = store_items.pending_items(project)
+    paths = store_items.item_paths(project)
+    salt = project.meta("project_id") or ""
+    limit = max_pixels()
+    rows = []
+    for n, item in enumerate(pending):
+        if job is not None:
+            job.check()
+            if n % 200 == 0:
+                job.progress(n, len(pending), "reading headers")
+        info = file_info(paths[item.id], item.kind, limit, salt)
+        rows.append((item.id, info.kind, info.status, info.reason, info.width, info.height,
+                     info.frames, json.dumps(info.meta, sort_keys=True)))
+        if len(rows) >= batch:
+            store_items.set_decoded(project, rows)
+            rows = []
+    if rows:
+        store_items.set_decoded(project, rows)
+    if job is not None:
+        job.progress(len(pending), len(pending), "reading headers")
+    return len(pending)
 
 
 def _refuse_overlap(project: Project, folder: Path) -> None:
@@ -137,7 +168,9 @@ def relink_source(project: Project, old_folder: str, new_folder: Path,
             "new folder instead"
         )
     store_items.move_source(project, source.id, new_folder)
-    return _sync(project, new_folder, found, problems)
+    report = _sync(project, new_folder, found, problems)
+    read_pending_headers(project, job)
+    return report
 
 
 def _find_source(project: Project, name: str) -> store_items.Source:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aldesk.core.clock import utc_now
+from aldesk.core.pathtext import from_db, to_db
 from aldesk.core.types import FoundFile
 from aldesk.store.project import Project
 
@@ -46,9 +47,10 @@ def _stored_path(project: Project, folder: Path) -> str:
 
 
 def _source(project: Project, r: sqlite3.Row) -> Source:
-    rel = project.folder / r["path"]
-    root = rel.resolve() if rel.is_dir() else Path(r["abs_path"])
-    return Source(r["id"], r["path"], r["abs_path"], root)
+    stored, absolute = from_db(r["path"]), from_db(r["abs_path"])
+    rel = project.folder / stored
+    root = rel.resolve() if rel.is_dir() else Path(absolute)
+    return Source(r["id"], stored, absolute, root)
 
 
 def list_sources(project: Project) -> list[Source]:
@@ -70,7 +72,7 @@ def add_source(project: Project, folder: Path) -> Source:
     with project.transaction() as conn:
         conn.execute(
             "INSERT INTO sources (path, abs_path, added_at) VALUES (?, ?, ?)",
-            (_stored_path(project, folder), folder.as_posix(), utc_now()),
+            (to_db(_stored_path(project, folder)), to_db(folder.as_posix()), utc_now()),
         )
     found = source_for(project, folder)
     assert found is not None
@@ -81,7 +83,7 @@ def move_source(project: Project, source_id: int, folder: Path) -> None:
     folder = folder.resolve()
     with project.transaction() as conn:
         conn.execute("UPDATE sources SET path = ?, abs_path = ? WHERE id = ?",
-                     (_stored_path(project, folder), folder.as_posix(), source_id))
+                     (to_db(_stored_path(project, folder)), to_db(folder.as_posix()), source_id))
 
 
 def remove_empty_sources(project: Project) -> None:
@@ -90,8 +92,8 @@ def remove_empty_sources(project: Project) -> None:
 
 
 def _item(r: sqlite3.Row) -> Item:
-    return Item(r["id"], r["source_id"], r["rel_path"], r["content_key"], r["kind"], r["size"],
-                r["mtime"], r["status"], r["reason"])
+    return Item(r["id"], r["source_id"], from_db(r["rel_path"]), r["content_key"], r["kind"],
+                r["size"], r["mtime"], r["status"], r["reason"])
 
 
 def list_items(project: Project, source_id: int | None = None) -> list[Item]:
@@ -120,7 +122,7 @@ def item_paths(project: Project) -> dict[int, Path]:
     """item id -> the file's current absolute path (which may no longer exist)."""
     roots = {s.id: s.root for s in list_sources(project)}
     rows = project.conn.execute("SELECT id, source_id, rel_path FROM items").fetchall()
-    return {r["id"]: roots[r["source_id"]] / r["rel_path"] for r in rows}
+    return {r["id"]: roots[r["source_id"]] / from_db(r["rel_path"]) for r in rows}
 
 
 def insert_items(project: Project, source_id: int, files: Iterable[FoundFile]) -> int:
@@ -129,7 +131,8 @@ def insert_items(project: Project, source_id: int, files: Iterable[FoundFile]) -
         cur = conn.executemany(
             "INSERT INTO items (source_id, rel_path, content_key, kind, size, mtime, added_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(source_id, f.rel_path, f.content_key, f.kind, f.size, f.mtime, now) for f in files],
+            [(source_id, to_db(f.rel_path), f.content_key, f.kind, f.size, f.mtime, now)
+             for f in files],
         )
         return cur.rowcount
 
@@ -142,7 +145,7 @@ def update_file(project: Project, item_id: int, f: FoundFile, source_id: int | N
             "UPDATE items SET source_id = COALESCE(?, source_id), rel_path = ?, content_key = ?,"
             " kind = ?, size = ?, mtime = ?, status = 'pending', reason = NULL,"
             " width = NULL, height = NULL, frames = NULL WHERE id = ?",
-            (source_id, f.rel_path, f.content_key, f.kind, f.size, f.mtime, item_id),
+            (source_id, to_db(f.rel_path), f.content_key, f.kind, f.size, f.mtime, item_id),
         )
 
 
@@ -157,3 +160,31 @@ def set_missing(project: Project, item_ids: Iterable[int]) -> None:
 def count_by_status(project: Project) -> dict[str, int]:
     rows = project.conn.execute("SELECT status, COUNT(*) FROM items GROUP BY status").fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def set_decoded(
+    project: Project,
+    rows: Iterable[tuple[int, str, str, str | None, int | None, int | None, int | None, str]],
+) -> None:
+    """Record what reading files found: (item id, kind, status, reason, width, height, frames,
+    allow-listed metadata as JSON)."""
+    with project.transaction() as conn:
+        conn.executemany(
+            "UPDATE items SET kind = ?, status = ?, reason = ?, width = ?, height = ?,"
+            " frames = ?, meta = ? WHERE id = ?",
+            [(kind, status, reason, w, h, f, meta, item_id)
+             for item_id, kind, status, reason, w, h, f, meta in rows],
+        )
+
+
+def pending_items(project: Project) -> list[Item]:
+    rows = project.conn.execute(
+        "SELECT * FROM items WHERE status = 'pending' ORDER BY id").fetchall()
+    return [_item(r) for r in rows]
+
+
+def set_error(project: Project, failures: Iterable[tuple[int, str]]) -> None:
+    """Mark items that could not be shown, with a one-line reason each."""
+    with project.transaction() as conn:
+        conn.executemany("UPDATE items SET status = 'error', reason = ? WHERE id = ?",
+                         [(reason, item_id) for item_id, reason in failures])

@@ -284,7 +284,7 @@ def test_first_sync_adds_candidates_only(image_folder, project):
     assert report.folder == str(image_folder.resolve())
     items = store_items.list_items(project)
     assert [i.rel_path for i in items] == rel_paths(image_folder)
-    assert {i.status for i in items} == {"pending"}
+    assert {i.status for i in items} == {"ok"}  # headers read as part of the sync
     [source] = store_items.list_sources(project)
     assert source.root == image_folder.resolve()
     # Stored relative to the project file, so the two can move together.
@@ -310,9 +310,9 @@ def test_resync_counts_new_changed_missing_unchanged(image_folder, project):
     assert report.summary().endswith("1 new, 1 changed, 0 relinked, 1 missing, 10 unchanged")
     changed = item_by_path(project, "left/frame-001.png")
     assert changed.content_key == content_key(edited) != old_key
-    assert changed.status == "pending"
+    assert changed.status == "ok"  # its header read again
     assert item_by_path(project, "left/frame-002.png").status == "missing"
-    assert store_items.count_by_status(project) == {"pending": 12, "missing": 1}
+    assert store_items.count_by_status(project) == {"ok": 12, "missing": 1}
 
     # Nothing happened since: the missing file is not counted again.
     report = sync_folder(project, image_folder)
@@ -336,7 +336,7 @@ def test_deleted_file_becomes_missing_and_keeps_its_label(image_folder, project)
     (image_folder / "right" / "frame-008.png").write_bytes(saved)
     report = sync_folder(project, image_folder)
     assert (report.relinked, report.added, report.missing) == (1, 0, 0)
-    assert store_items.get_item(project, item_id).status == "pending"
+    assert store_items.get_item(project, item_id).status == "ok"
     assert label_of(project, item_id) == "dog"
 
 
