@@ -196,6 +196,93 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from aldesk.services.plot import plot_curves
+    from aldesk.services.simulate import simulate
+
+    out = Path(args.out).expanduser()
+    if not out.parent.is_dir():
+        raise InputError(f"folder {out.parent} does not exist")
+    names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+    if not names:
+        raise InputError("--strategies needs at least one name")
+    result = simulate(Path(args.dataset), names, init=args.init, batch=args.batch,
+                      budget=args.budget, seeds=args.seeds, representation=args.representation,
+                      job=_job())
+    out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    plot = out.with_suffix(".png")
+    plot_curves(result, plot, title=f"{Path(args.dataset).name}: {result['representation']}, "
+                                     f"{args.seeds} seeds")
+    for name in names:
+        print(f"{name:<18} AUBC {result['aubc'][name]:.3f}   final "
+              f"{result['curves'][name]['mean'][-1]:.3f}")
+    print(f"full pool accuracy {result['full_pool_accuracy']:.3f}\nwrote {out} and {plot}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from aldesk.services.train import train_round
+    from aldesk.store import Project
+
+    with Project.open(args.project) as project:
+        if args.representation:
+            with project.transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                             "('representation', ?)", (args.representation,))
+        r = train_round(project, strategy=args.strategy, job=_job())
+    cv = f"{r.cv_accuracy:.3f}" if r.cv_accuracy is not None else "n/a (too few labels)"
+    print(f"model version {r.version}: {r.labels} labels, representation {r.representation}, "
+          f"cross-validated accuracy {cv}; {r.unlabeled_scored} unlabeled items ranked")
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from aldesk.services.queue import queue
+
+    if args.top < 1:
+        raise InputError("--top must be at least 1")
+    with _open_for_reading(args.project) as project:
+        result = queue(project, args.top)
+    if args.json:
+        _print_json(result)
+        return 0
+    if result["model_version"] is None:
+        print(result["note"])
+        return 0
+    print(f"model version {result['model_version']} ({result['strategy']}), "
+          f"{result['labels_since']} labels since")
+    for item in result["items"]:
+        print(f"{item['rank']:>6} {item['score']:.4f} {item['predicted']:<12} "
+              f"{item['probability']:.2f} {item['path']}")
+    return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from aldesk.services.stream import watch
+    from aldesk.store import Project
+
+    folder = Path(args.watch).expanduser()
+    if not folder.is_dir():
+        raise InputError(f"folder {folder} does not exist")
+    if not 0 < args.budget <= 1:
+        raise InputError("--budget is the fraction of arriving files to queue, in (0, 1]")
+
+    def show(report: Any) -> None:
+        for path in report.admitted:
+            print(f"queued   {path}", flush=True)
+        if report.arrived:
+            print(f"{report.arrived} arrived: {len(report.admitted)} queued, "
+                  f"{report.indexed_only} indexed only. {report.note}".rstrip(), flush=True)
+
+    with Project.open(args.project) as project:
+        try:
+            watch(project, folder, args.budget, args.interval, 1 if args.once else None,
+                  on_report=show)
+        except KeyboardInterrupt:
+            print("stopped watching", file=sys.stderr)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("new", help="create a project over one or more folders")
     p.add_argument("project", help="the project file to create (.aldesk is added if missing)")
@@ -253,9 +340,45 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         " write --window=-600,1500 when the centre is negative")
     p.set_defaults(run=cmd_render)
 
+    p = sub.add_parser("train", help="retrain the committee and rank the unlabeled items")
+    p.add_argument("project")
+    p.add_argument("--strategy", default="auto", help="query strategy (default: auto)")
+    p.add_argument("--representation",
+                   help="efficientnet_lite0 (default), pixels or torchscript:PATH; remembered")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("queue", help="the ranked queue of unlabeled items")
+    p.add_argument("project")
+    p.add_argument("--top", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_queue)
+
+    p = sub.add_parser("stream", help="queue informative files as they arrive in a folder")
+    p.add_argument("project")
+    p.add_argument("--watch", required=True, metavar="DIR", help="the folder to watch")
+    p.add_argument("--budget", type=float, default=0.1,
+                   help="largest fraction of arriving files to queue (default 0.1)")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between looks")
+    p.add_argument("--once", action="store_true", help="look once and exit")
+    p.set_defaults(run=cmd_stream)
+
+    p = sub.add_parser("simulate", help="an active-learning experiment on a labeled folder")
+    p.add_argument("dataset", help="a folder with one subfolder of images per class")
+    p.add_argument("--strategies", default="auto,random", metavar="A,B",
+                   help="strategies to compare (default: auto,random)")
+    p.add_argument("--init", type=int, default=20, help="labels each strategy picks first")
+    p.add_argument("--batch", type=int, default=20, help="labels added per round")
+    p.add_argument("--budget", type=int, default=400, help="labels at the end")
+    p.add_argument("--seeds", type=int, default=3, help="repetitions with other splits")
+    p.add_argument("--representation", default="auto",
+                   help="auto, pixels, efficientnet_lite0 or torchscript:PATH")
+    p.add_argument("--out", required=True, metavar="RESULT.json",
+                   help="the results; a PNG of the learning curves is written beside it")
+    p.set_defaults(run=cmd_simulate)
+
     p = sub.add_parser("demo", help="build (once) and show the demo project of digits")
     p.set_defaults(run=cmd_demo)
 
 
 COMMANDS = ("new", "info", "import-labels", "export", "add-folder", "relink", "scan", "render",
-            "demo")
+            "train", "queue", "stream", "simulate", "demo")

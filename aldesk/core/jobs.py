@@ -70,10 +70,9 @@ class ConsoleProgress:
         if not finished and now - self._last < self._every:
             return
         self._last = now
+        if not self._tty:  # scripts and logs get results, not progress
+            return
         of = f"/{total}" if total is not None else ""
         line = f"{text} {done}{of}".strip()
-        if self._tty:
-            self._stream.write("\r" + line + ("\n" if finished else ""))
-        elif finished:
-            self._stream.write(line + "\n")
+        self._stream.write("\r\033[K" + line + ("\n" if finished else ""))
         self._stream.flush()

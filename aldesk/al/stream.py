@@ -1,0 +1,50 @@
+"""Stream-based selective sampling: decide for each arriving item, once, whether to queue it.
+
+Variable-uncertainty sampling with a budget (Zliobaite et al., "Active learning with drifting
+streaming data", 2014): an item is queued when the committee's confidence in it is below a
+threshold and the labeling budget allows; the threshold moves down after each queued item
+(ask only for harder ones) and up after each passed one (ask again sooner), so the rate of
+questions follows the budget. The budget is a fraction of arrivals over a sliding window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StreamSelector:
+    """budget: the largest fraction of arrivals queued over the last `window` arrivals.
+    step: how fast the confidence threshold moves. threshold: the starting threshold."""
+
+    budget: float = 0.1
+    window: int = 200
+    step: float = 0.02
+    threshold: float = 0.9
+    _recent: deque[bool] = field(default_factory=deque, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.budget <= 1.0:
+            raise ValueError("the stream budget is a fraction of arrivals in (0, 1]")
+
+    @property
+    def spent(self) -> float:
+        """Fraction of the recent arrivals that were queued."""
+        return sum(self._recent) / len(self._recent) if self._recent else 0.0
+
+    def offer(self, confidence: float) -> bool:
+        """Whether to queue an item whose top-class probability is `confidence` (0..1)."""
+        # Queued items stay within `budget` of the recent arrivals (of at least 1/budget of
+        # them, so the very first item can be asked), never a burst at the start.
+        seen = max(len(self._recent) + 1, round(1 / self.budget))
+        within_budget = sum(self._recent) + 1 <= self.budget * seen
+        take = within_budget and confidence < self.threshold
+        if take:
+            self.threshold *= 1.0 - self.step
+        elif within_budget:  # passed although it could have been asked: ask sooner next
+            self.threshold = min(1.0, self.threshold * (1.0 + self.step))
+        self._recent.append(take)
+        if len(self._recent) > self.window:
+            self._recent.popleft()
+        return take

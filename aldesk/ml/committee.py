@@ -1,0 +1,188 @@
+"""The committee: M softmax-regression heads on cached embeddings, trained together.
+
+Each member sees a bootstrap resample of the labels (as sample weights, so every member trains
+on the same matrix) and its own L2 strength, spread log-uniformly around a base; classes are
+weighted against imbalance. All M heads are fitted at once by full-batch L-BFGS on a (M, C, D)
+weight tensor, which takes well under a second for thousands of labels on a CPU. Training is
+seeded and reproducible. Weights are stored as an npz blob, never a pickle.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Committee:
+    """Trained heads. `classes` are the class ids the columns stand for."""
+
+    classes: np.ndarray  # (C,) int64
+    mean: np.ndarray  # (D,) float32: input centring
+    scale: np.ndarray  # (K,) float32: scale after the projection
+    coef: np.ndarray  # (M, C, K) float32
+    intercept: np.ndarray  # (M, C) float32
+    projection: np.ndarray | None = None  # (D, K) PCA basis, or None (K = D)
+
+    @property
+    def members(self) -> int:
+        return int(self.coef.shape[0])
+
+    def logits(self, x: np.ndarray, chunk: int = 16384) -> np.ndarray:
+        """(N, D) embeddings -> (M, N, C) logits, float32, computed in chunks."""
+        m, c, d = self.coef.shape
+        w = self.coef.reshape(m * c, d).T.astype(np.float32)  # (D, M*C)
+        out = np.empty((m, len(x), c), np.float32)
+        for start in range(0, len(x), chunk):
+            part = self.prepare(x[start:start + chunk])
+            z = (part @ w).reshape(len(part), m, c) + self.intercept[None]
+            out[:, start:start + chunk] = z.transpose(1, 0, 2)
+        return out
+
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """(N, D) embeddings -> (N, K) standardised inputs of the heads."""
+        return Preprocess(self.mean, self.scale, self.projection).apply(x)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """(N, D) -> committee probabilities (M, N, C), each row summing to 1."""
+        z = self.logits(x)
+        z -= z.max(axis=2, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=2, keepdims=True)
+        return z
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        extra = {} if self.projection is None else {"projection": self.projection}
+        np.savez_compressed(buf, classes=self.classes, mean=self.mean, scale=self.scale,
+                            coef=self.coef, intercept=self.intercept, **extra)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Committee:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+            projection = z["projection"] if "projection" in z.files else None
+            return cls(z["classes"], z["mean"], z["scale"], z["coef"], z["intercept"],
+                       projection)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How embeddings become head inputs: centre, optionally project (PCA), scale."""
+
+    mean: np.ndarray  # (D,)
+    scale: np.ndarray  # (K,)
+    projection: np.ndarray | None = None  # (D, K)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        z = np.asarray(x, np.float32) - self.mean
+        if self.projection is not None:
+            z = z @ self.projection
+        return z / self.scale
+
+
+def standardiser(x: np.ndarray, dims: int | None = None, sample: int = 20_000) -> Preprocess:
+    """Fitted on the whole pool (N, D), no labels needed: per-dimension standardisation, or
+    with `dims` a PCA to that many components (for raw pixels: faster and no less accurate)."""
+    x = np.asarray(x, np.float32)
+    mean = x.mean(axis=0)
+    projection = None
+    z = x - mean
+    if dims is not None and dims < x.shape[1]:
+        step = max(1, len(z) // sample)
+        _, _, vt = np.linalg.svd(z[::step], full_matrices=False)
+        projection = vt[:dims].T.astype(np.float32)
+        z = z @ projection
+        # One scale for all components: whitening would blow the faint ones up to the same
+        # weight as the main ones, which costs accuracy when labels are few.
+        scale = np.full(z.shape[1], max(float(z.std()), 1e-6), np.float32)
+        return Preprocess(mean.astype(np.float32), scale, projection)
+    scale = z.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return Preprocess(mean.astype(np.float32), scale.astype(np.float32), projection)
+
+
+#: Representations whose raw dimensions are reduced by PCA before the heads (K components).
+PCA_DIMS = {"pixels": 128}
+
+
+def preprocess_for(representation: str, pool: np.ndarray) -> Preprocess:
+    """The input preprocessing of the heads for a representation, fitted on the pool."""
+    dims = PCA_DIMS.get(representation.split("/", 1)[0])
+    return standardiser(pool, dims)
+
+
+def train_committee(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    members: int = 10,
+    l2: float = 1.0,
+    spread: float = 4.0,
+    seed: int = 0,
+    standardise: Preprocess | None = None,
+    max_iter: int = 100,
+) -> Committee:
+    """Fit `members` heads on labeled embeddings `x` (L, D) with class ids `y` (L,).
+
+    `l2` is the base L2 strength per label (the loss is a weighted mean), members use
+    `l2 * spread**u` with u evenly spread in [-1/2, 1/2]. With one member the resample is the
+    identity, which is plain class-weighted logistic regression.
+    """
+    classes, y_index = np.unique(np.asarray(y), return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("a committee needs labels of at least two classes")
+    prep = standardise or standardiser(x)
+    xs = torch.from_numpy(prep.apply(x).astype(np.float32))
+    n, d = xs.shape
+    c = len(classes)
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(y_index, minlength=c).astype(np.float64)
+    class_w = (n / (c * counts))[y_index]
+    weights = np.empty((members, n), np.float64)
+    for k in range(members):
+        if members == 1:
+            draw = np.ones(n)
+        else:  # bootstrap within each class, so every member sees every class
+            draw = np.zeros(n)
+            for cls in range(c):
+                idx = np.flatnonzero(y_index == cls)
+                np.add.at(draw, rng.choice(idx, size=len(idx)), 1.0)
+        weights[k] = draw * class_w
+    weights /= weights.sum(axis=1, keepdims=True)
+    u = np.linspace(-0.5, 0.5, members) if members > 1 else np.zeros(1)
+    lam = torch.tensor(l2 * spread**u / n, dtype=torch.float32)  # per member
+    sw = torch.from_numpy(weights.astype(np.float32))  # (M, N)
+    target = torch.from_numpy(y_index.astype(np.int64))
+    torch.manual_seed(seed)
+    w = torch.zeros(members, c, d, requires_grad=True)
+    b = torch.zeros(members, c, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=max_iter, history_size=20,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-6)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        z = torch.einsum("nd,mcd->mnc", xs, w) + b[:, None, :]
+        nll = torch.nn.functional.cross_entropy(
+            z.reshape(-1, c), target.repeat(members), reduction="none").reshape(members, n)
+        loss = (sw * nll).sum() + 0.5 * (lam[:, None, None] * w * w).sum()
+        loss.backward()
+        return loss
+
+    # Small problems run far faster on one thread (no fork/join per tiny kernel), and
+    # denormal floats, common once weights settle, are flushed to zero rather than emulated
+    # (measured: 4.3 s -> 0.17 s for 12 labels). Flushing stays on for the process.
+    threads = torch.get_num_threads()
+    torch.set_flush_denormal(True)
+    torch.set_num_threads(1 if n * d * members * c < 50_000_000 else threads)
+    try:
+        with torch.set_grad_enabled(True):
+            opt.step(closure)
+    finally:
+        torch.set_num_threads(threads)
+    return Committee(classes.astype(np.int64), prep.mean, prep.scale,
+                     w.detach().numpy().astype(np.float32), b.detach().numpy().astype(np.float32),
+                     prep.projection)

@@ -1,0 +1,81 @@
+"""The ranked queue, read from saved scores of the newest model version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from aldesk.services.embedding import project_matrix
+from aldesk.store import Project
+from aldesk.store import annotations as store_ann
+from aldesk.store import classes as store_classes
+from aldesk.store import items as store_items
+from aldesk.store import models as store_models
+
+STREAM = "stream"
+
+
+def queue(project: Project, top: int) -> dict[str, Any]:
+    """The `top` unlabeled items by rank, with the model's prediction and committee votes.
+
+    Items labeled since the scores were computed are left out; the ranking is otherwise the
+    saved one, so its staleness is honest (`model_version`, `labels_since`).
+    """
+    from aldesk.ml.committee import Committee
+
+    model = store_models.latest_model(project)
+    if model is None:
+        return {"model_version": None, "items": [],
+                "note": "no model yet: label a few items of two classes, then 'aldesk train'"}
+    strategy = str(model.params.get("strategy", "auto"))
+    labeled = set(store_ann.current_all(project))
+    names = {c.id: c.name for c in store_classes.list_classes(project)}
+    class_ids = [int(c) for c in model.params.get("classes", [])]
+    # Informative arrivals admitted by stream mode come first, then the full ranking.
+    arrivals = [(r, STREAM) for r in store_models.ranked_scores(
+        project, model.version, STREAM, top + len(labeled))]
+    ranked = [(r, strategy) for r in store_models.ranked_scores(
+        project, model.version, strategy, top + len(labeled) + len(arrivals))]
+    seen: set[int] = set()
+    rows = []
+    for r, why in arrivals + ranked:
+        if r["item_id"] in labeled or r["item_id"] in seen:
+            continue
+        seen.add(r["item_id"])
+        rows.append((r, why))
+    rows = rows[:top]
+    committee = Committee.from_bytes(model.weights) if model.weights else None
+    votes_of: dict[int, list[int]] = {}
+    if committee is not None and rows:
+        ids, x = project_matrix(project, model.representation)
+        where = {int(i): k for k, i in enumerate(ids)}
+        wanted = [where[r["item_id"]] for r, _ in rows if r["item_id"] in where]
+        if wanted:
+            member_votes = committee.predict_proba(x[wanted]).argmax(axis=2)  # (M, n)
+            for k, pos in enumerate(wanted):
+                counts = np.bincount(member_votes[:, k], minlength=len(class_ids))
+                votes_of[int(ids[pos])] = counts.tolist()
+    paths = store_items.item_paths(project)
+    items = []
+    for r, why in rows:
+        probs = np.frombuffer(r["probabilities"], "<f2").astype(float)
+        best = int(probs.argmax())
+        votes = votes_of.get(r["item_id"], [])
+        items.append({
+            "item": r["item_id"],
+            "path": str(paths[r["item_id"]]),
+            "rank": r["rank"],
+            "score": round(float(r["score"]), 6),
+            "strategy": why,
+            "predicted": names.get(class_ids[best], str(class_ids[best])),
+            "probability": round(float(probs[best]), 4),
+            "votes": {names.get(c, str(c)): v for c, v in zip(class_ids, votes, strict=False)
+                      if v},
+        })
+    newest = project.conn.execute("SELECT MAX(id) FROM annotations").fetchone()[0] or 0
+    since = project.conn.execute(
+        "SELECT COUNT(*) FROM annotations WHERE id > ?", (model.last_annotation_id or 0,)
+    ).fetchone()[0]
+    return {"model_version": model.version, "strategy": strategy, "labels_since": since,
+            "newest_annotation": newest, "items": items}

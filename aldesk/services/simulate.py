@@ -1,0 +1,203 @@
+"""`aldesk simulate`: an active-learning experiment with an oracle on a labeled folder.
+
+The folder holds one subfolder per class. Its files are embedded once into a cache project
+under the user cache folder, so a second simulate of the same folder reuses the vectors. A
+stratified quarter of the items is held out for testing; every strategy starts from zero
+labels, picks its own first `init` items, then `batch` items per round until `budget`, and the
+committee trained on its labels is scored on the held-out items after each round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aldesk.core import paths
+from aldesk.core.errors import InputError
+from aldesk.core.jobs import Job
+from aldesk.services.embedding import embed_project, project_matrix
+from aldesk.services.ingest import sync_folder
+from aldesk.store import Project
+from aldesk.store import items as store_items
+
+TEST_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x: np.ndarray  # (N, D) float32 embeddings
+    y: np.ndarray  # (N,) int class index
+    class_names: list[str]
+    representation: str
+
+
+def _cache_project(folder: Path) -> Path:
+    digest = hashlib.blake2b(str(folder.resolve()).encode(), digest_size=8).hexdigest()
+    root = paths.cache_dir() / "simulate"
+    root.mkdir(parents=True, exist_ok=True)
+    return root / f"{folder.name}-{digest}.aldesk"
+
+
+def load_dataset(folder: Path, representation: str, job: Job | None = None
+                 ) -> tuple[Dataset, dict[str, float]]:
+    """Embeddings and oracle labels of a class-per-subfolder dataset (cached)."""
+    from aldesk.ml.backbones import get_representation
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise InputError(f"folder {folder} does not exist")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not
+                     p.name.startswith("."))
+    if len(classes) < 2:
+        raise InputError(f"{folder} needs one subfolder per class, at least two")
+    timing: dict[str, float] = {}
+    start = time.perf_counter()
+    cache = _cache_project(folder)
+    project = Project.open(cache, backup_on_open=False) if cache.exists() else Project.create(
+        cache)
+    with project:
+        sync_folder(project, folder, job)
+        timing["index_s"] = time.perf_counter() - start
+        rep = get_representation(representation)
+        report = embed_project(project, rep, job)
+        timing["embed_s"] = report.seconds
+        timing["embedded"] = report.embedded
+        timing["cached"] = report.cached
+        ids, x = project_matrix(project, rep.id)
+        rel = {i.id: i.rel_path for i in store_items.list_items(project)}
+    index = {name: k for k, name in enumerate(classes)}
+    y = np.array([index.get(rel[i].split("/", 1)[0], -1) for i in ids])
+    keep = y >= 0
+    return Dataset(x[keep], y[keep], classes, rep.id), timing
+
+
+def stratified_split(y: np.ndarray, seed: int, fraction: float = TEST_FRACTION
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(pool indices, test indices): `fraction` of each class held out, at random."""
+    rng = np.random.default_rng(seed)
+    test = []
+    for cls in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == cls))
+        test.extend(idx[: max(1, round(len(idx) * fraction))])
+    test_arr = np.sort(np.array(test, np.int64))
+    pool = np.setdiff1d(np.arange(len(y)), test_arr)
+    return pool, test_arr
+
+
+def budgets(init: int, batch: int, budget: int) -> list[int]:
+    out = [init]
+    while out[-1] < budget:
+        out.append(min(budget, out[-1] + batch))
+    return out
+
+
+def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
+              job: Job | None = None) -> tuple[list[float], float]:
+    """Test accuracy after each round of one strategy and seed; and the seconds it took."""
+    from aldesk.al.context import PoolState
+    from aldesk.al.policy import choose
+    from aldesk.ml.committee import preprocess_for, train_committee
+
+    pool, test = stratified_split(data.y, seed)
+    rng = np.random.default_rng(seed + 1000)
+    norm = preprocess_for(data.representation, data.x[pool])
+    labeled: list[int] = []  # positions in `pool`
+    curve = []
+    start = time.perf_counter()
+    committee = None
+    for target in budgets(init, batch, budget):
+        if job is not None:
+            job.check()
+        need = min(target, len(pool)) - len(labeled)
+        if need > 0:
+            unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
+            state = PoolState(
+                probs=None if committee is None else committee.predict_proba(
+                    data.x[pool[unlabeled]]),
+                embeddings=data.x[pool[unlabeled]],
+                labeled_embeddings=data.x[pool[labeled]],
+                labeled_classes=data.y[pool[labeled]],
+            )
+            picks = choose(strategy, state, need, rng)
+            labeled.extend(int(unlabeled[p]) for p in picks)
+        lab_y = data.y[pool[labeled]]
+        if len(np.unique(lab_y)) >= 2:
+            committee = train_committee(data.x[pool[labeled]], lab_y, seed=seed,
+                                        standardise=norm)
+            probs = committee.predict_proba(data.x[test]).mean(axis=0)
+            predicted = committee.classes[probs.argmax(axis=1)]
+        else:
+            committee = None
+            predicted = np.full(len(test), lab_y[0] if len(lab_y) else 0)
+        curve.append(float((predicted == data.y[test]).mean()))
+    return curve, time.perf_counter() - start
+
+
+def full_pool_accuracy(data: Dataset, seed: int) -> float:
+    from aldesk.ml.committee import preprocess_for, train_committee
+
+    pool, test = stratified_split(data.y, seed)
+    committee = train_committee(data.x[pool], data.y[pool], seed=seed,
+                                standardise=preprocess_for(data.representation, data.x[pool]))
+    probs = committee.predict_proba(data.x[test]).mean(axis=0)
+    return float((committee.classes[probs.argmax(axis=1)] == data.y[test]).mean())
+
+
+def aubc(curve: list[float]) -> float:
+    """Area under the budget curve, normalised to [0, 1] (the mean over evenly spaced
+    budgets, by the trapezoid rule)."""
+    if len(curve) == 1:
+        return curve[0]
+    c = np.asarray(curve)
+    return float(((c[1:] + c[:-1]) / 2).mean())
+
+
+def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budget: int,
+             seeds: int, representation: str = "auto", job: Job | None = None
+             ) -> dict[str, Any]:
+    if init < 1 or batch < 1 or budget < init:
+        raise InputError("need --init >= 1, --batch >= 1 and --budget >= --init")
+    if seeds < 1:
+        raise InputError("--seeds must be at least 1")
+    from aldesk.al.policy import known_strategies
+
+    unknown = [s for s in strategies if s not in known_strategies()]
+    if unknown:
+        raise InputError(f"unknown strategies {', '.join(unknown)}; choose from "
+                         f"{', '.join(known_strategies())}")
+    data, timing = load_dataset(folder, _pick_representation(representation), job)
+    if budget > len(data.y) * (1 - TEST_FRACTION):
+        raise InputError(f"--budget {budget} is more than the pool of "
+                         f"{int(len(data.y) * (1 - TEST_FRACTION))} items")
+    curves: dict[str, Any] = {}
+    for name in strategies:
+        per_seed, seconds = [], 0.0
+        for seed in range(seeds):
+            curve, took = run_curve(data, name, seed, init, batch, budget, job)
+            per_seed.append(curve)
+            seconds += took
+        curves[name] = {"mean": np.mean(per_seed, axis=0).round(5).tolist(),
+                        "per_seed": [[round(a, 5) for a in c] for c in per_seed]}
+        timing[f"{name}_s"] = seconds
+    full = float(np.mean([full_pool_accuracy(data, s) for s in range(seeds)]))
+    return {
+        "dataset": str(Path(folder).resolve()),
+        "representation": data.representation,
+        "items": len(data.y),
+        "classes": data.class_names,
+        "init": init, "batch": batch, "budget": budget, "seeds": seeds,
+        "budgets": budgets(init, batch, budget),
+        "curves": curves,
+        "aubc": {k: round(aubc(v["mean"]), 5) for k, v in curves.items()},
+        "full_pool_accuracy": round(full, 5),
+        "timing": {k: round(v, 3) for k, v in timing.items()},
+    }
+
+
+def _pick_representation(name: str) -> str:
+    return "pixels" if name == "auto" else name

@@ -1,0 +1,109 @@
+"""Stream mode: files arriving in a watched folder are indexed, embedded and scored on
+arrival, and queued only when informative enough under the labeling budget.
+
+Admitted items are saved as scores of strategy "stream" under the newest model version, so
+the queue shows them next; the others are indexed and wait for the next full ranking. Without
+a model nothing can be judged yet: new files are indexed only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aldesk.al.stream import StreamSelector
+from aldesk.core.jobs import Job
+from aldesk.services.embedding import embed_project, project_matrix
+from aldesk.services.ingest import sync_folder
+from aldesk.services.train import project_representation
+from aldesk.store import Project
+from aldesk.store import items as store_items
+from aldesk.store import models as store_models
+
+STRATEGY = "stream"
+
+
+@dataclass
+class StreamReport:
+    arrived: int = 0
+    admitted: list[str] = field(default_factory=list)
+    indexed_only: int = 0
+    note: str = ""
+
+
+def new_selector(project: Project, budget: float) -> StreamSelector:
+    saved = project.meta("stream_threshold")
+    return StreamSelector(budget=budget, threshold=float(saved) if saved else 0.9)
+
+
+def stream_once(project: Project, folder: Path, selector: StreamSelector,
+                job: Job | None = None) -> StreamReport:
+    """Take in whatever arrived in `folder` since the last call."""
+    from aldesk.ml.backbones import get_representation
+    from aldesk.ml.committee import Committee
+
+    before = {i.id for i in store_items.list_items(project)}
+    sync_folder(project, folder, job)
+    new = [i for i in store_items.list_items(project) if i.id not in before]
+    report = StreamReport(arrived=len(new))
+    if not new:
+        return report
+    model = store_models.latest_model(project)
+    if model is None or not model.weights:
+        report.indexed_only = len(new)
+        report.note = "no model yet: new files are indexed; train to start selecting"
+        return report
+    rep = get_representation(str(model.params.get("representation_name",
+                                                  project_representation(project))))
+    embed_project(project, rep, job)
+    ids, x = project_matrix(project, model.representation)
+    where = {int(i): k for k, i in enumerate(ids)}
+    arrived = sorted((i for i in new if i.id in where), key=lambda i: (i.mtime, i.id))
+    if not arrived:
+        report.indexed_only = len(new)
+        return report
+    committee = Committee.from_bytes(model.weights)
+    probs = committee.predict_proba(x[[where[i.id] for i in arrived]]).mean(axis=0)
+    admitted_ids, admitted_scores, admitted_probs = [], [], []
+    for item, p in zip(arrived, probs, strict=True):
+        confidence = float(p.max())
+        if selector.offer(confidence):
+            admitted_ids.append(item.id)
+            admitted_scores.append(1.0 - confidence)
+            admitted_probs.append(p)
+            report.admitted.append(item.rel_path)
+    report.indexed_only = len(new) - len(admitted_ids)
+    if admitted_ids:
+        existing = project.conn.execute(
+            "SELECT item_id, score, rank, probabilities FROM scores WHERE model_version = ?"
+            " AND strategy = ?", (model.version, STRATEGY)).fetchall()
+        ids_all = [r["item_id"] for r in existing] + admitted_ids
+        scores_all = [r["score"] for r in existing] + admitted_scores
+        probs_all = [np.frombuffer(r["probabilities"], "<f2") for r in existing] + admitted_probs
+        order = np.argsort(-np.asarray(scores_all), kind="stable")
+        ranks = np.empty(len(order), np.int64)
+        ranks[order] = np.arange(len(order))
+        store_models.put_scores(project, model.version, STRATEGY, np.asarray(ids_all),
+                                np.asarray(scores_all), ranks, np.asarray(probs_all))
+    with project.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('stream_threshold', ?)",
+                     (f"{selector.threshold:.6f}",))
+    return report
+
+
+def watch(project: Project, folder: Path, budget: float, interval: float,
+          rounds: int | None = None, job: Job | None = None,
+          on_report: object = None) -> None:
+    """Poll `folder` every `interval` seconds (forever, or `rounds` times)."""
+    selector = new_selector(project, budget)
+    done = 0
+    while rounds is None or done < rounds:
+        report = stream_once(project, folder, selector, job)
+        if callable(on_report):
+            on_report(report)
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(interval)

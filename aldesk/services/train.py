@@ -1,0 +1,122 @@
+"""Retraining a project's committee and scoring its unlabeled pool (one round).
+
+A round: embed what is new (cached), train the committee on the current labels, store it as a
+new model version, score every unlabeled item with the query strategy, and store the ranking
+tagged with that model version. The queue reads saved scores only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aldesk.core.errors import InputError
+from aldesk.core.jobs import Job
+from aldesk.services.embedding import embed_project, project_matrix
+from aldesk.store import Project
+from aldesk.store import annotations as store_ann
+from aldesk.store import models as store_models
+
+HEAD = "softmax-committee"
+DEFAULT_REPRESENTATION = "efficientnet_lite0"
+
+
+@dataclass
+class RoundReport:
+    version: int
+    representation: str
+    labels: int
+    unlabeled_scored: int
+    cv_accuracy: float | None
+    seconds: dict[str, float]
+
+
+def project_representation(project: Project) -> str:
+    return project.meta("representation") or DEFAULT_REPRESENTATION
+
+
+def labeled_arrays(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in `item_ids` of labeled items, their class ids); single-label classes."""
+    states = store_ann.current_all(project)
+    pos, cls = [], []
+    for k, item_id in enumerate(item_ids):
+        s = states.get(int(item_id))
+        if s is not None and s.kind == "label" and len(s.class_ids) == 1:
+            pos.append(k)
+            cls.append(s.class_ids[0])
+    return np.array(pos, np.int64), np.array(cls, np.int64)
+
+
+def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
+                             ) -> float | None:
+    """Accuracy of a single head by stratified k-fold on the labels, when there are enough."""
+    from aldesk.ml.committee import train_committee
+
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2 or counts.min() < 2:
+        return None
+    folds = int(min(folds, counts.min()))
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(y), np.int64)
+    for c in classes:
+        idx = rng.permutation(np.flatnonzero(y == c))
+        fold_of[idx] = np.arange(len(idx)) % folds
+    correct = 0
+    for f in range(folds):
+        test = fold_of == f
+        if len(np.unique(y[~test])) < 2:
+            continue
+        head = train_committee(x[~test], y[~test], members=1, seed=seed)
+        pred = head.classes[head.predict_proba(x[test])[0].argmax(axis=1)]
+        correct += int((pred == y[test]).sum())
+    return correct / len(y)
+
+
+def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
+                job: Job | None = None) -> RoundReport:
+    from aldesk.al.context import PoolState
+    from aldesk.al.policy import score_pool
+    from aldesk.ml.backbones import get_representation
+    from aldesk.ml.committee import preprocess_for, train_committee
+
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    rep = get_representation(project_representation(project))
+    embed_project(project, rep, job)
+    seconds["embed"] = time.perf_counter() - t
+    item_ids, x = project_matrix(project, rep.id)
+    pos, y = labeled_arrays(project, item_ids)
+    if len(np.unique(y)) < 2:
+        raise InputError("training needs labels of at least two classes; label a few items "
+                         "of each class first")
+    t = time.perf_counter()
+    norm = preprocess_for(rep.id, x)
+    committee = train_committee(x[pos], y, members=members, standardise=norm)
+    cv = cross_validated_accuracy(x[pos], y)
+    seconds["train"] = time.perf_counter() - t
+    last = project.conn.execute("SELECT MAX(id) FROM annotations").fetchone()[0]
+    metrics: dict[str, Any] = {"cv_accuracy": cv, "labels": len(y),
+                               "per_class": {int(c): int(n) for c, n in
+                                             zip(*np.unique(y, return_counts=True), strict=True)}}
+    version = store_models.add_model(
+        project, representation=rep.id, head=HEAD, labels_used=len(y),
+        last_annotation_id=last,
+        params={"members": members, "strategy": strategy,
+                "classes": committee.classes.tolist(),
+                "representation_name": project_representation(project)},
+        metrics=metrics, weights=committee.to_bytes())
+    t = time.perf_counter()
+    unlabeled = np.setdiff1d(np.arange(len(item_ids)), pos)
+    probs = committee.predict_proba(x[unlabeled])
+    state = PoolState(probs=probs, embeddings=x[unlabeled], labeled_embeddings=x[pos],
+                      labeled_classes=y)
+    scores, ranking = score_pool(strategy, state, np.random.default_rng(version))
+    ranks = np.empty(len(unlabeled), np.int64)
+    ranks[ranking] = np.arange(len(unlabeled))
+    mean = probs.mean(axis=0)
+    store_models.put_scores(project, version, strategy, item_ids[unlabeled], scores, ranks, mean)
+    seconds["score"] = time.perf_counter() - t
+    return RoundReport(version, rep.id, len(y), len(unlabeled), cv, seconds)

@@ -1,0 +1,72 @@
+"""Model versions (trained committees) and the scores they gave the pool."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aldesk.core.clock import utc_now
+from aldesk.store.project import Project
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    version: int
+    created_at: str
+    representation: str
+    head: str
+    labels_used: int
+    last_annotation_id: int | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    weights: bytes | None
+    weights_format: str | None
+
+
+def _row(r: sqlite3.Row) -> ModelRow:
+    return ModelRow(r["version"], r["created_at"], r["representation"], r["head"],
+                    r["labels_used"], r["last_annotation_id"], json.loads(r["params"]),
+                    json.loads(r["metrics"]), r["weights"], r["weights_format"])
+
+
+def add_model(project: Project, *, representation: str, head: str, labels_used: int,
+              last_annotation_id: int | None, params: dict[str, Any], metrics: dict[str, Any],
+              weights: bytes, weights_format: str = "npz") -> int:
+    with project.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO models (created_at, representation, head, labels_used,"
+            " last_annotation_id, params, metrics, weights, weights_format)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (utc_now(), representation, head, labels_used, last_annotation_id,
+             json.dumps(params, sort_keys=True), json.dumps(metrics, sort_keys=True), weights,
+             weights_format))
+        return int(cur.lastrowid or 0)
+
+
+def latest_model(project: Project) -> ModelRow | None:
+    r = project.conn.execute("SELECT * FROM models ORDER BY version DESC LIMIT 1").fetchone()
+    return None if r is None else _row(r)
+
+
+def put_scores(project: Project, version: int, strategy: str, item_ids: np.ndarray,
+               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray) -> None:
+    """Scores of one model version and strategy; `probs` (N, C) stored as float16 blobs."""
+    rows = [(version, strategy, int(i), float(s), int(r), np.asarray(p, "<f2").tobytes())
+            for i, s, r, p in zip(item_ids, scores, ranks, probs, strict=True)]
+    with project.transaction() as conn:
+        conn.execute("DELETE FROM scores WHERE model_version = ? AND strategy = ?",
+                     (version, strategy))
+        conn.executemany(
+            "INSERT INTO scores (model_version, strategy, item_id, score, rank, probabilities)"
+            " VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def ranked_scores(project: Project, version: int, strategy: str, limit: int
+                  ) -> list[sqlite3.Row]:
+    return project.conn.execute(
+        "SELECT item_id, score, rank, probabilities FROM scores WHERE model_version = ?"
+        " AND strategy = ? ORDER BY rank LIMIT ?", (version, strategy, limit)).fetchall()
