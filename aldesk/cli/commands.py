@@ -344,7 +344,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("project")
     p.add_argument("--strategy", default="auto", help="query strategy (default: auto)")
     p.add_argument("--representation",
-                   help="efficientnet_lite0 (default), pixels or torchscript:PATH; remembered")
+                   help="auto (default: chosen by image size, then by cross-validation), "
+                        "efficientnet_lite0, pixels or torchscript:PATH; remembered")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("queue", help="the ranked queue of unlabeled items")

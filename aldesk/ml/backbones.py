@@ -26,7 +26,9 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -38,10 +40,12 @@ from aldesk.core.errors import InputError, UsageError
 from aldesk.ml.efficientnet import fuse_batchnorm, load_efficientnet_lite0
 
 FITS = ("crop", "pad", "squash")
-#: Images per model call on CPU: small batches stay in cache (measured: 8 is ~2x faster per
-#: image than 32 for EfficientNet-Lite0 on 2 cores) and keep cancellation prompt.
-CPU_CHUNK = 8
+#: Images per model call (per thread) on CPU: small calls stay in cache (measured on 2 cores:
+#: 2-4 images per call ~1.5x faster per image than 16) and keep cancellation prompt.
+CPU_CHUNK = 4
 GPU_CHUNK = 128
+#: How often a wait for the model threads looks at the cancel check, in seconds.
+POLL_S = 0.05
 
 
 class RepresentationError(InputError, ValueError):
@@ -54,16 +58,18 @@ class Representation(Protocol):
     id: str
     #: Length of one embedding vector.
     dim: int
-    #: Images per `embed_prepared` call that keep one call short (about 0.1-0.3 s), so that
-    #: `embed_items` can check for cancellation between calls.
-    step: int
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """One displayed uint8 image → a fixed-shape uint8 array; thread-safe, no torch."""
         ...
 
-    def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """(B, ...) stacked `prepare` outputs → (B, dim) float32."""
+    def embed_prepared(self, batch: np.ndarray, check: Callable[[], None] | None = None
+                       ) -> np.ndarray:
+        """(B, ...) stacked `prepare` outputs → (B, dim) float32.
+
+        `check` (e.g. `job.check`) is called between model calls and may raise to abandon the
+        batch; a long batch is thus cancellable within one model call (a few images).
+        """
         ...
 
     def embed(self, images: list[np.ndarray]) -> np.ndarray:
@@ -181,6 +187,18 @@ def _first_line(exc: BaseException) -> str:
 
 # -- torch-based representations ----------------------------------------------------------------
 
+def _result(future: Future[np.ndarray], check: Callable[[], None] | None) -> np.ndarray:
+    """The future's result, calling `check` every `POLL_S` while waiting."""
+    if check is None:
+        return future.result()
+    while True:
+        check()
+        try:
+            return future.result(timeout=POLL_S)
+        except FutureTimeout:
+            continue
+
+
 def _one_torch_thread() -> None:
     torch.set_num_threads(1)  # per thread: the caller's own setting is left alone
 
@@ -221,12 +239,6 @@ class _TorchRepresentation:
             raise UsageError(f"cpu_parallel must be 'items' or 'ops', not {cpu_parallel!r}")
         self.cpu_parallel = cpu_parallel
 
-    @property
-    def step(self) -> int:
-        if self.device == "cpu" and self.cpu_parallel == "items":
-            return self.chunk * self.cpu_threads
-        return self.chunk
-
     def prepare(self, image: np.ndarray) -> np.ndarray:
         return prepare_rgb(image, self.image_size, self.fit)
 
@@ -255,19 +267,32 @@ class _TorchRepresentation:
                                             initializer=_one_torch_thread)
         return self._pool
 
-    def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
+    def embed_prepared(self, batch: np.ndarray, check: Callable[[], None] | None = None
+                       ) -> np.ndarray:
         if len(batch) == 0:
             return np.zeros((0, self.dim), np.float32)
         u8 = torch.from_numpy(np.ascontiguousarray(batch))
-        threads = self.cpu_threads if self.device == "cpu" else 1
-        if threads > 1 and self.cpu_parallel == "items":
-            size = min(self.chunk, -(-len(u8) // threads))
-            parts = [u8[s:s + size] for s in range(0, len(u8), size)]
-            outs = list(self._executor().map(self._forward, parts))
+        if self.device == "cpu" and self.cpu_parallel == "items":
+            # All parts queued at once: each model thread takes the next part as soon as it is
+            # free, with no barrier until the end of the batch. The caller's thread and its
+            # torch thread count are left alone.
+            size = min(self.chunk, -(-len(u8) // self.cpu_threads))
+            pool = self._executor()
+            futures = [pool.submit(self._forward, u8[s:s + size])
+                       for s in range(0, len(u8), size)]
+            try:
+                outs = [_result(f, check) for f in futures]
+            finally:
+                for f in futures:
+                    f.cancel()
         else:
             if self.device == "cpu":
                 set_torch_threads(self.cpu_threads)
-            outs = [self._forward(u8[s:s + self.chunk]) for s in range(0, len(u8), self.chunk)]
+            outs = []
+            for s in range(0, len(u8), self.chunk):
+                if check is not None:
+                    check()
+                outs.append(self._forward(u8[s:s + self.chunk]))
         return np.concatenate(outs).astype(np.float32, copy=False)
 
     def embed(self, images: list[np.ndarray]) -> np.ndarray:
@@ -371,7 +396,6 @@ class PixelsRepresentation:
             raise UsageError(f"pixel size must be positive, not {size}")
         self.dim = self.size * self.size
         self.id = f"pixels/{self.size}/v1"
-        self.step = 4096
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         im = to_pil(image)
@@ -379,7 +403,8 @@ class PixelsRepresentation:
             im = im.convert("L")  # ITU-R 601 luma
         return np.asarray(im.resize((self.size, self.size), Image.Resampling.BOX))
 
-    def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
+    def embed_prepared(self, batch: np.ndarray, check: Callable[[], None] | None = None
+                       ) -> np.ndarray:
         flat = np.asarray(batch, dtype=np.float32).reshape(len(batch), -1)
         return flat / np.float32(255.0)
 

@@ -40,8 +40,8 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
       passed to `on_skip(i, reason)`, logged, and listed in the generator's return value
       (`skipped = yield from embed_items(...)`). Any other exception propagates.
     - Batches come in index order; up to `prefetch` batches are decoded ahead of the model.
-    - `job.check()` runs before every model call (`rep.step` images, a fraction of a second)
-      and while waiting for decoders, so cancelling raises `Cancelled` promptly;
+    - `job.check()` runs between model calls (a few images on CPU) and while waiting for
+      decoders, so cancelling raises `Cancelled` promptly;
       `job.progress(done, n, "embedding (X items/s, ETA N s)")` after each batch.
     - The model's own CPU threading is the representation's (`cpu_threads`, default: the
       usable core count); `workers` decoder threads run beside it.
@@ -87,15 +87,12 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
                 else:
                     indices.append(i)
                     arrays.append(arr)
+            if job is not None:
+                job.check()
             if arrays:
-                batch = np.stack(arrays)
-                step = max(1, int(rep.step))
-                parts = []
-                for s in range(0, len(batch), step):
-                    if job is not None:
-                        job.check()
-                    parts.append(rep.embed_prepared(batch[s:s + step]))
-                yield np.asarray(indices, dtype=np.int64), np.concatenate(parts)
+                vectors = rep.embed_prepared(np.stack(arrays),
+                                             check=job.check if job is not None else None)
+                yield np.asarray(indices, dtype=np.int64), vectors
             done += len(futures)
             if job is not None:
                 job.progress(done, n, _progress_text(done, n, time.monotonic() - t0))

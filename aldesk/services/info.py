@@ -66,7 +66,29 @@ def project_info(project: Project) -> dict[str, Any]:
         ],
         "models": models,
         "metrics": models[-1]["metrics"] if models else {},
+        "representation": {
+            "setting": project.meta("representation") or "auto",
+            "used": project.meta("representation_used"),
+            "reason": project.meta("representation_reason"),
+        },
+        "stopping": _stopping(models),
     }
+
+
+def _stopping(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stabilizing predictions: agreement (kappa) of each model with the one before it."""
+    from aldesk.al.stopping import stabilized
+
+    kappas = [m["metrics"]["agreement_with_previous"] for m in models
+              if "agreement_with_previous" in m["metrics"]]
+    stable = stabilized(kappas)
+    if not kappas:
+        note = "needs two trained model versions"
+    elif stable:
+        note = "predictions have stabilized: further labels change little; consider stopping"
+    else:
+        note = "predictions still change between model versions"
+    return {"agreements": kappas, "stable": stable, "note": note}
 
 
 def format_info(info: dict[str, Any]) -> str:
@@ -94,7 +116,15 @@ def format_info(info: dict[str, Any]) -> str:
         lines.append(f"folder    {s['location']}: {s['items']} items{flag}")
     if info["models"]:
         m = info["models"][-1]
-        lines.append(f"model     version {m['version']} on {m['labels_used']} labels")
+        cv = m["metrics"].get("cv_accuracy")
+        acc = f", cross-validated accuracy {cv:.3f}" if cv is not None else ""
+        lines.append(f"model     version {m['version']} on {m['labels_used']} labels{acc}")
+        rep = info["representation"]
+        if rep["used"]:
+            lines.append(f"features  {rep['used']}: {rep['reason']}")
+        stop = info["stopping"]
+        kappa = f" (agreement {stop['agreements'][-1]:.3f})" if stop["agreements"] else ""
+        lines.append(f"stopping  {stop['note']}{kappa}")
     else:
         lines.append("model     none trained yet")
     return "\n".join(lines)

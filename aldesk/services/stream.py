@@ -18,7 +18,7 @@ from aldesk.al.stream import StreamSelector
 from aldesk.core.jobs import Job
 from aldesk.services.embedding import embed_project, project_matrix
 from aldesk.services.ingest import sync_folder
-from aldesk.services.train import project_representation
+from aldesk.services.train import DEFAULT_REPRESENTATION
 from aldesk.store import Project
 from aldesk.store import items as store_items
 from aldesk.store import models as store_models
@@ -57,7 +57,7 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
         report.note = "no model yet: new files are indexed; train to start selecting"
         return report
     rep = get_representation(str(model.params.get("representation_name",
-                                                  project_representation(project))))
+                                                  DEFAULT_REPRESENTATION)))
     embed_project(project, rep, job)
     ids, x = project_matrix(project, model.representation)
     where = {int(i): k for k, i in enumerate(ids)}

@@ -34,10 +34,6 @@ class RoundReport:
     seconds: dict[str, float]
 
 
-def project_representation(project: Project) -> str:
-    return project.meta("representation") or DEFAULT_REPRESENTATION
-
-
 def labeled_arrays(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions in `item_ids` of labeled items, their class ids); single-label classes."""
     states = store_ann.current_all(project)
@@ -50,9 +46,10 @@ def labeled_arrays(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, 
     return np.array(pos, np.int64), np.array(cls, np.int64)
 
 
-def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
-                             ) -> float | None:
-    """Accuracy of a single head by stratified k-fold on the labels, when there are enough."""
+def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0,
+                             prep: Any = None) -> float | None:
+    """Accuracy of a single head by stratified k-fold on the labels, when there are enough.
+    `prep` is the heads' input preprocessing, fitted on the whole pool."""
     from aldesk.ml.committee import train_committee
 
     classes, counts = np.unique(y, return_counts=True)
@@ -69,7 +66,7 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed:
         test = fold_of == f
         if len(np.unique(y[~test])) < 2:
             continue
-        head = train_committee(x[~test], y[~test], members=1, seed=seed)
+        head = train_committee(x[~test], y[~test], members=1, seed=seed, standardise=prep)
         pred = head.classes[head.predict_proba(x[test])[0].argmax(axis=1)]
         correct += int((pred == y[test]).sum())
     return correct / len(y)
@@ -79,12 +76,15 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                 job: Job | None = None) -> RoundReport:
     from aldesk.al.context import PoolState
     from aldesk.al.policy import score_pool
+    from aldesk.al.stopping import cohen_kappa, stop_set
     from aldesk.ml.backbones import get_representation
-    from aldesk.ml.committee import preprocess_for, train_committee
+    from aldesk.ml.committee import Committee, preprocess_for, train_committee
+    from aldesk.services.representation import choose_representation
 
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    rep = get_representation(project_representation(project))
+    rep_name, rep_reason = choose_representation(project, job)
+    rep = get_representation(rep_name)
     embed_project(project, rep, job)
     seconds["embed"] = time.perf_counter() - t
     item_ids, x = project_matrix(project, rep.id)
@@ -95,18 +95,27 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     t = time.perf_counter()
     norm = preprocess_for(rep.id, x)
     committee = train_committee(x[pos], y, members=members, standardise=norm)
-    cv = cross_validated_accuracy(x[pos], y)
+    cv = cross_validated_accuracy(x[pos], y, prep=norm)
     seconds["train"] = time.perf_counter() - t
     last = project.conn.execute("SELECT MAX(id) FROM annotations").fetchone()[0]
     metrics: dict[str, Any] = {"cv_accuracy": cv, "labels": len(y),
                                "per_class": {int(c): int(n) for c, n in
-                                             zip(*np.unique(y, return_counts=True), strict=True)}}
+                                             zip(*np.unique(y, return_counts=True), strict=True)},
+                               "representation_reason": rep_reason}
+    # Stopping: how much the predictions on a fixed sample of items moved since the last model.
+    previous = store_models.latest_model(project)
+    if previous is not None and previous.weights and previous.representation == rep.id:
+        sample = stop_set(len(item_ids))
+        before = Committee.from_bytes(previous.weights)
+        old = before.classes[before.predict_proba(x[sample]).mean(0).argmax(1)]
+        new = committee.classes[committee.predict_proba(x[sample]).mean(0).argmax(1)]
+        metrics["agreement_with_previous"] = round(cohen_kappa(old, new), 5)
     version = store_models.add_model(
         project, representation=rep.id, head=HEAD, labels_used=len(y),
         last_annotation_id=last,
         params={"members": members, "strategy": strategy,
                 "classes": committee.classes.tolist(),
-                "representation_name": project_representation(project)},
+                "representation_name": rep_name},
         metrics=metrics, weights=committee.to_bytes())
     t = time.perf_counter()
     unlabeled = np.setdiff1d(np.arange(len(item_ids)), pos)

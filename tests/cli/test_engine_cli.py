@@ -98,6 +98,12 @@ def test_train_queue_and_stream(run_cli, tmp_path):
         assert sum(item["votes"].values()) == 10  # ten committee members
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
     assert info["models"][0]["labels_used"] == 15
+    assert info["representation"]["used"] == "pixels"
+    assert info["stopping"]["agreements"] == [] and not info["stopping"]["stable"]
+    assert run_cli("train", tmp_path / "p.aldesk").returncode == 0  # same labels, again
+    info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
+    assert info["stopping"]["agreements"] == [1.0]  # nothing changed: full agreement
+    assert "stopping" in run_cli("info", tmp_path / "p.aldesk").stdout
 
     arrivals = tmp_path / "robot"
     arrivals.mkdir()

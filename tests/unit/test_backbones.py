@@ -379,3 +379,19 @@ def test_cancel_stops_promptly():
     with pytest.raises(Cancelled):
         next(gen2)
     assert time.monotonic() - t0 < 0.5
+
+
+def test_cancel_during_a_model_batch(rep, photos):
+    """A long batch on the model is abandoned within one model call of a few images."""
+    job = LocalJob()
+    gen = embed_items(lambda i: photos[i % 2], 256, rep, job, batch_size=128)
+    cancelled_at: list[float] = []
+
+    def cancel() -> None:
+        cancelled_at.append(time.monotonic())
+        job.cancel()
+
+    threading.Timer(0.4, cancel).start()
+    with pytest.raises(Cancelled):
+        next(gen)
+    assert cancelled_at and time.monotonic() - cancelled_at[0] < 0.5

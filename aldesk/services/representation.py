@@ -1,0 +1,80 @@
+"""Which representation a project's model uses, and why (shown by `aldesk info`).
+
+A project set to `auto` (the default) starts from what the images look like: small
+glyph-like images (at most 64 px) are best served by their raw pixels, photos and scans by
+ImageNet features (EfficientNet-Lite0). Once 30 labels of at least two classes exist, both are
+compared by cross-validated accuracy on the labels, and the better one is used; on very large
+projects the comparison is skipped, since it would embed every item twice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aldesk.core.jobs import Job
+from aldesk.store import Project
+
+SMALL_IMAGE = 64
+MIN_LABELS_TO_COMPARE = 30
+MAX_ITEMS_TO_COMPARE = 20_000
+CANDIDATES = ("pixels", "efficientnet_lite0")
+
+
+def _median_size(project: Project) -> int | None:
+    rows = project.conn.execute(
+        "SELECT MAX(width, height) FROM items WHERE status = 'ok' AND width IS NOT NULL"
+    ).fetchall()
+    return int(np.median([r[0] for r in rows])) if rows else None
+
+
+def _by_looks(project: Project) -> tuple[str, str]:
+    size = _median_size(project)
+    if size is not None and size <= SMALL_IMAGE:
+        return "pixels", f"images are small ({size} px): raw pixels suit glyph-like images"
+    shown = f"{size} px" if size else "unknown size"
+    return "efficientnet_lite0", f"images of {shown}: ImageNet features (EfficientNet-Lite0)"
+
+
+def choose_representation(project: Project, job: Job | None = None) -> tuple[str, str]:
+    """(representation name, reason in words). Records both in the project's meta."""
+    setting = project.meta("representation") or "auto"
+    if setting != "auto":
+        name, reason = setting, "chosen for this project"
+    else:
+        name, reason = _by_looks(project)
+        compared = _compare(project, job)
+        if compared is not None:
+            name, reason = compared
+    with project.transaction() as conn:
+        conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         [("representation_used", name), ("representation_reason", reason)])
+    return name, reason
+
+
+def _compare(project: Project, job: Job | None) -> tuple[str, str] | None:
+    from aldesk.ml.backbones import get_representation
+    from aldesk.ml.committee import preprocess_for
+    from aldesk.services.embedding import embed_project, project_matrix
+    from aldesk.services.train import cross_validated_accuracy, labeled_arrays
+    from aldesk.store import annotations as store_ann
+
+    n_items = project.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    labels = [s.class_ids[0] for s in store_ann.current_all(project).values()
+              if s.kind == "label" and len(s.class_ids) == 1]
+    if (n_items > MAX_ITEMS_TO_COMPARE or len(labels) < MIN_LABELS_TO_COMPARE
+            or len(set(labels)) < 2):
+        return None
+    scores = {}
+    for name in CANDIDATES:
+        rep = get_representation(name)
+        embed_project(project, rep, job)
+        ids, x = project_matrix(project, rep.id)
+        pos, y = labeled_arrays(project, ids)
+        accuracy = cross_validated_accuracy(x[pos], y, prep=preprocess_for(rep.id, x))
+        if accuracy is None:
+            return None
+        scores[name] = (accuracy, len(y))
+    best = max(scores, key=lambda k: scores[k][0])
+    other = next(k for k in scores if k != best)
+    return best, (f"cross-validated accuracy {scores[best][0]:.3f} ({best}) against "
+                  f"{scores[other][0]:.3f} ({other}) on {scores[best][1]} labels")

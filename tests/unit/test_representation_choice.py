@@ -1,0 +1,45 @@
+"""`auto` picks a representation by the images' size, then by cross-validation, and says why."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "cli"))
+from test_engine_cli import write_digits
+
+from aldesk.services.ingest import sync_folder
+from aldesk.services.representation import choose_representation
+from aldesk.store import Project
+from aldesk.store import annotations as ann
+from aldesk.store import classes as cls
+from aldesk.store import items as store_items
+
+
+def test_small_images_start_with_pixels_then_compare_by_cross_validation(tmp_path):
+    write_digits(tmp_path / "d", (0, 1, 7), 14)
+    with Project.create(tmp_path / "p") as p:
+        ids = {c.name: c.id for c in cls.add_classes(p, ["0", "1", "7"])}
+        sync_folder(p, tmp_path / "d")
+        name, reason = choose_representation(p)
+        assert name == "pixels" and "small (32 px)" in reason
+        for item in store_items.list_items(p):
+            ann.record(p, item.id, "label", [ids[item.rel_path.split("/")[0]]], annotator="t")
+        name, reason = choose_representation(p)
+        assert name in ("pixels", "efficientnet_lite0")
+        assert reason.startswith("cross-validated accuracy") and "42 labels" in reason
+        assert p.meta("representation_reason") == reason
+
+
+def test_photos_start_with_imagenet_features(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(
+            tmp_path / f"f{i}.jpg")
+    with Project.create(tmp_path / "p") as p:
+        sync_folder(p, tmp_path)
+        name, reason = choose_representation(p)
+        assert name == "efficientnet_lite0" and "320 px" in reason
