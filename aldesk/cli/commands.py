@@ -224,11 +224,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from aldesk.services.train import train_round
     from aldesk.store import Project
 
+    if args.budget is not None and args.budget < 1:
+        raise InputError("--budget is a number of labels, at least 1")
     with Project.open(args.project) as project:
-        if args.representation:
-            with project.transaction() as conn:
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
-                             "('representation', ?)", (args.representation,))
+        settings = {"representation": args.representation,
+                    "label_budget": None if args.budget is None else str(args.budget)}
+        with project.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             [(k, v) for k, v in settings.items() if v])
         r = train_round(project, strategy=args.strategy, job=_job())
     cv = f"{r.cv_accuracy:.3f}" if r.cv_accuracy is not None else "n/a (too few labels)"
     print(f"model version {r.version}: {r.labels} labels, representation {r.representation}, "
@@ -346,6 +349,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--representation",
                    help="auto (default: chosen by image size, then by cross-validation), "
                         "efficientnet_lite0, pixels or torchscript:PATH; remembered")
+    p.add_argument("--budget", type=int, metavar="N",
+                   help="how many labels you plan to give in all; 'info' reports against it")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("queue", help="the ranked queue of unlabeled items")

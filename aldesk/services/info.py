@@ -71,24 +71,33 @@ def project_info(project: Project) -> dict[str, Any]:
             "used": project.meta("representation_used"),
             "reason": project.meta("representation_reason"),
         },
-        "stopping": _stopping(models),
+        "stopping": _stopping(models, by_kind.get("label", 0), project.meta("label_budget")),
     }
 
 
-def _stopping(models: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stabilizing predictions: agreement (kappa) of each model with the one before it."""
+def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
+              ) -> dict[str, Any]:
+    """Stabilizing predictions (agreement, kappa, of each model with the one before it) and
+    the labeling budget, when the project has one."""
     from aldesk.al.stopping import stabilized
 
     kappas = [m["metrics"]["agreement_with_previous"] for m in models
               if "agreement_with_previous" in m["metrics"]]
     stable = stabilized(kappas)
-    if not kappas:
+    limit = int(budget) if budget and budget.isdigit() else None
+    spent = limit is not None and labeled >= limit
+    if spent:
+        note = f"the labeling budget of {limit} is spent"
+    elif not kappas:
         note = "needs two trained model versions"
     elif stable:
         note = "predictions have stabilized: further labels change little; consider stopping"
     else:
         note = "predictions still change between model versions"
-    return {"agreements": kappas, "stable": stable, "note": note}
+    if limit is not None and not spent:
+        note += f"; {limit - labeled} labels left of a budget of {limit}"
+    return {"agreements": kappas, "stable": stable, "budget": limit,
+            "budget_spent": spent, "note": note}
 
 
 def format_info(info: dict[str, Any]) -> str:

@@ -100,9 +100,11 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     assert info["models"][0]["labels_used"] == 15
     assert info["representation"]["used"] == "pixels"
     assert info["stopping"]["agreements"] == [] and not info["stopping"]["stable"]
-    assert run_cli("train", tmp_path / "p.aldesk").returncode == 0  # same labels, again
+    again = run_cli("train", tmp_path / "p.aldesk", "--budget", "100")  # same labels, again
+    assert again.returncode == 0, again.stderr
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
     assert info["stopping"]["agreements"] == [1.0]  # nothing changed: full agreement
+    assert info["stopping"]["budget"] == 100 and "85 labels left" in info["stopping"]["note"]
     assert "stopping" in run_cli("info", tmp_path / "p.aldesk").stdout
 
     arrivals = tmp_path / "robot"
