@@ -78,16 +78,20 @@ def test_weights_load_strictly_in_eval_mode(model):
 
 
 def test_classifies_sample_photos(model, rep, photos):
+    """Top-5 with these weights: china.jpg palace .32, bell cote .24, monastery .07, lakeside,
+    boathouse; flower.jpg daisy .22, mushroom .09, hen-of-the-woods, bee, pot. (With ImageNet
+    mean/std instead, china.jpg comes out "bell cote" and daisy drops to .10.)"""
     x = efficientnet.normalise(_unit(np.stack([rep.prepare(p) for p in photos])))
     with torch.inference_mode():
         probs = model(x).softmax(-1)
-    for p, ok, must in ((probs[0], CHINA_OK, PALACE), (probs[1], FLOWER_OK, DAISY)):
+    for p, ok, must, top_ok in ((probs[0], CHINA_OK, PALACE, 3), (probs[1], FLOWER_OK, DAISY, 1)):
         top = p.topk(5)
         idx, val = top.indices.tolist(), top.values.tolist()
         shown = ", ".join(f"{i}:{v:.3f}" for i, v in zip(idx, val, strict=True))
-        assert idx[0] in ok, shown
+        assert idx[0] == must, shown
         assert val[0] > 0.15, shown  # 1000 classes: chance is 0.001
-        assert must in idx, shown
+        assert set(idx[:top_ok]) <= ok, shown
+        assert len(set(idx) & ok) >= 2, shown
 
 
 def _crops(photos: list[np.ndarray], k: int, seed: int = 0):
