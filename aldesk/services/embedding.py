@@ -7,6 +7,7 @@ three channels by the representation. Items that cannot be decoded get status 'e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from aldesk.io.render import render
 from aldesk.store import Project
 from aldesk.store import embeddings as store_emb
 from aldesk.store import items as store_items
+
+if TYPE_CHECKING:
+    from aldesk.ml.backbones import Representation
 
 
 @dataclass
@@ -27,7 +31,7 @@ class EmbedReport:
     seconds: float = 0.0
 
 
-def embed_project(project: Project, rep: object, job: Job | None = None,
+def embed_project(project: Project, rep: Representation, job: Job | None = None,
                   batch_size: int = 32) -> EmbedReport:
     """Embed every readable item whose content has no vector for `rep` yet."""
     import time
@@ -35,7 +39,7 @@ def embed_project(project: Project, rep: object, job: Job | None = None,
     from aldesk.ml.embed import embed_items
 
     start = time.perf_counter()
-    rep_id = rep.id  # type: ignore[attr-defined]
+    rep_id = rep.id
     have = store_emb.cached_keys(project, rep_id)
     items = [i for i in store_items.list_items(project) if i.status == "ok"]
     todo_by_key = {}
@@ -55,8 +59,7 @@ def embed_project(project: Project, rep: object, job: Job | None = None,
             failures.append((item.id, str(err)))
             raise
 
-    for indices, vectors in embed_items(load, len(todo), rep, job,  # type: ignore[arg-type]
-                                        batch_size=batch_size):
+    for indices, vectors in embed_items(load, len(todo), rep, job, batch_size=batch_size):
         store_emb.put_vectors(project, rep_id,
                               [(todo[i].content_key, v) for i, v in zip(indices, vectors,
                                                                         strict=True)])

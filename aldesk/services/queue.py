@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from aldesk.services.embedding import project_matrix
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
 from aldesk.store import items as store_items
 from aldesk.store import models as store_models
+from aldesk.store.embeddings import get_vectors
 
 STREAM = "stream"
 
@@ -48,14 +48,18 @@ def queue(project: Project, top: int) -> dict[str, Any]:
     committee = Committee.from_bytes(model.weights) if model.weights else None
     votes_of: dict[int, list[int]] = {}
     if committee is not None and rows:
-        ids, x = project_matrix(project, model.representation)
-        where = {int(i): k for k, i in enumerate(ids)}
-        wanted = [where[r["item_id"]] for r, _ in rows if r["item_id"] in where]
-        if wanted:
-            member_votes = committee.predict_proba(x[wanted]).argmax(axis=2)  # (M, n)
-            for k, pos in enumerate(wanted):
+        keys = {}
+        for r, _ in rows:
+            item = store_items.get_item(project, r["item_id"])
+            if item is not None:
+                keys[r["item_id"]] = item.content_key
+        x, found = get_vectors(project, model.representation, list(keys.values()))
+        ids = [i for i, ok in zip(keys, found, strict=True) if ok]
+        if ids:
+            member_votes = committee.predict_proba(x[found]).argmax(axis=2)  # (M, n)
+            for k, item_id in enumerate(ids):
                 counts = np.bincount(member_votes[:, k], minlength=len(class_ids))
-                votes_of[int(ids[pos])] = counts.tolist()
+                votes_of[item_id] = counts.tolist()
     paths = store_items.item_paths(project)
     items = []
     for r, why in rows:

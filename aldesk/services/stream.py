@@ -16,12 +16,13 @@ import numpy as np
 
 from aldesk.al.stream import StreamSelector
 from aldesk.core.jobs import Job
-from aldesk.services.embedding import embed_project, project_matrix
+from aldesk.services.embedding import embed_project
 from aldesk.services.ingest import sync_folder
 from aldesk.services.train import DEFAULT_REPRESENTATION
 from aldesk.store import Project
 from aldesk.store import items as store_items
 from aldesk.store import models as store_models
+from aldesk.store.embeddings import get_vectors
 
 STRATEGY = "stream"
 
@@ -59,14 +60,16 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
     rep = get_representation(str(model.params.get("representation_name",
                                                   DEFAULT_REPRESENTATION)))
     embed_project(project, rep, job)
-    ids, x = project_matrix(project, model.representation)
-    where = {int(i): k for k, i in enumerate(ids)}
-    arrived = sorted((i for i in new if i.id in where), key=lambda i: (i.mtime, i.id))
-    if not arrived:
+    new = [store_items.get_item(project, i.id) or i for i in new]  # status after embedding
+    x, found = get_vectors(project, model.representation, [i.content_key for i in new])
+    order = sorted((k for k in range(len(new)) if found[k]),
+                   key=lambda k: (new[k].mtime, new[k].id))
+    if not order:
         report.indexed_only = len(new)
         return report
+    arrived = [new[k] for k in order]
     committee = Committee.from_bytes(model.weights)
-    probs = committee.predict_proba(x[[where[i.id] for i in arrived]]).mean(axis=0)
+    probs = committee.predict_proba(x[order]).mean(axis=0)
     admitted_ids, admitted_scores, admitted_probs = [], [], []
     for item, p in zip(arrived, probs, strict=True):
         confidence = float(p.max())
