@@ -135,8 +135,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     path = demo_project(_job())
     with _open_for_reading(str(path)) as project:
         print(format_info(project_info(project)))
+    digits = path.parent / "digits"
     print("\nThe desktop app arrives in a later release; until then explore the demo with\n"
-          f"  aldesk info {path}\n  aldesk export {path} --format csv --out labels.csv")
+          f"  aldesk simulate {digits} --out digits.json   (auto against random)\n"
+          f"  aldesk info {path}\n"
+          f"  aldesk import-labels {path} LABELS.csv; aldesk train {path}; "
+          f"aldesk queue {path}")
     return 0
 
 
