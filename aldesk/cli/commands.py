@@ -212,7 +212,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError("--strategies needs at least one name")
     result = simulate(Path(args.dataset), names, init=args.init, batch=args.batch,
                       budget=args.budget, seeds=args.seeds, representation=args.representation,
-                      job=_job())
+                      job=_job(), members=args.members)
     out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     plot = out.with_suffix(".png")
     plot_curves(result, plot, title=f"{Path(args.dataset).name}: {result['representation']}, "
@@ -380,6 +380,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--batch", type=int, default=20, help="labels added per round")
     p.add_argument("--budget", type=int, default=400, help="labels at the end")
     p.add_argument("--seeds", type=int, default=3, help="repetitions with other splits")
+    p.add_argument("--members", type=int, default=10, help="heads in the committee")
     p.add_argument("--representation", default="auto",
                    help="auto, pixels, efficientnet_lite0 or torchscript:PATH")
     p.add_argument("--out", required=True, metavar="RESULT.json",

@@ -97,7 +97,7 @@ def budgets(init: int, batch: int, budget: int) -> list[int]:
 
 
 def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
-              job: Job | None = None) -> tuple[list[float], float]:
+              job: Job | None = None, members: int = 10) -> tuple[list[float], float]:
     """Test accuracy after each round of one strategy and seed; and the seconds it took."""
     from aldesk.al.context import PoolState
     from aldesk.al.policy import choose
@@ -128,7 +128,7 @@ def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, bu
         lab_y = data.y[pool[labeled]]
         if len(np.unique(lab_y)) >= 2:
             committee = train_committee(data.x[pool[labeled]], lab_y, seed=seed,
-                                        standardise=norm)
+                                        standardise=norm, members=members)
             probs = committee.predict_proba(data.x[test]).mean(axis=0)
             predicted = committee.classes[probs.argmax(axis=1)]
         else:
@@ -158,12 +158,14 @@ def aubc(curve: list[float]) -> float:
 
 
 def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budget: int,
-             seeds: int, representation: str = "auto", job: Job | None = None
-             ) -> dict[str, Any]:
+             seeds: int, representation: str = "auto", job: Job | None = None,
+             members: int = 10) -> dict[str, Any]:
     if init < 1 or batch < 1 or budget < init:
         raise InputError("need --init >= 1, --batch >= 1 and --budget >= --init")
     if seeds < 1:
         raise InputError("--seeds must be at least 1")
+    if members < 1:
+        raise InputError("--members must be at least 1")
     from aldesk.al.policy import known_strategies
 
     unknown = [s for s in strategies if s not in known_strategies()]
@@ -178,7 +180,7 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
     for name in strategies:
         per_seed, seconds = [], 0.0
         for seed in range(seeds):
-            curve, took = run_curve(data, name, seed, init, batch, budget, job)
+            curve, took = run_curve(data, name, seed, init, batch, budget, job, members)
             per_seed.append(curve)
             seconds += took
         curves[name] = {"mean": np.mean(per_seed, axis=0).round(5).tolist(),
@@ -190,7 +192,7 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
         "representation": data.representation,
         "items": len(data.y),
         "classes": data.class_names,
-        "init": init, "batch": batch, "budget": budget, "seeds": seeds,
+        "init": init, "batch": batch, "budget": budget, "seeds": seeds, "members": members,
         "budgets": budgets(init, batch, budget),
         "curves": curves,
         "aubc": {k: round(aubc(v["mean"]), 5) for k, v in curves.items()},
