@@ -76,3 +76,13 @@ class ConsoleProgress:
         line = f"{text} {done}{of}".strip()
         self._stream.write("\r\033[K" + line + ("\n" if finished else ""))
         self._stream.flush()
+
+
+def step(job: Job | None, done: int, total: int, text: str, every: int = 100) -> None:
+    """The usual call inside a job's loop: honour cancellation on every item, report progress
+    every `every` items (and at the end, when `done == total`). A None job does nothing."""
+    if job is None:
+        return
+    job.check()
+    if done % every == 0 or done == total:
+        job.progress(done, total, text)

@@ -95,8 +95,6 @@ def load_image(path: Path, frame: int, window: Window | None, max_pixels: int
             im = im.convert("L")
         elif im.mode in _TO_RGB:
             im = im.convert("RGB")
-        elif im.mode in ("I;16", "PA"):
-            im = im.convert("RGBA")
         if im.mode in _ALPHA:
             im = im.convert("RGBA")
             black = Image.new("RGBA", im.size, (0, 0, 0, 255))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aldesk.core.errors import InputError
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, step
 from aldesk.core.types import FoundFile
 
 IMAGE_EXTENSIONS = frozenset(
@@ -126,10 +126,7 @@ def index_folder(root: Path, job: Job | None = None) -> tuple[list[FoundFile], l
     found: list[FoundFile] = []
     problems: list[str] = []
     for n, (path, kind) in enumerate(paths):
-        if job is not None:
-            job.check()
-            if n % 200 == 0:
-                job.progress(n, len(paths), "indexing files")
+        step(job, n, len(paths), "indexing files", every=200)
         rel = path.relative_to(root).as_posix()
         try:
             st = path.stat()

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from aldesk.core import paths
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, step
 from aldesk.services.ingest import sync_folder
 from aldesk.store import Project
 from aldesk.store import classes as store_classes
@@ -43,9 +43,7 @@ def write_digits(folder: Path, job: Job | None = None) -> int:
         (tmp / d).mkdir(parents=True)
     n = len(digits.images)
     for i, (image, target) in enumerate(zip(digits.images, digits.target, strict=True)):
-        if job is not None and i % 100 == 0:
-            job.check()
-            job.progress(i, n, "writing demo digits")
+        step(job, i, n, "writing demo digits")
         grey = Image.fromarray((image * (255 / 16)).round().astype(np.uint8), mode="L")
         grey.resize((32, 32), Image.Resampling.BICUBIC).save(
             tmp / str(target) / f"digit-{i:04d}.png", optimize=True)

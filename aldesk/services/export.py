@@ -18,7 +18,7 @@ from typing import TextIO
 
 from aldesk import __version__
 from aldesk.core.errors import InputError
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, step
 from aldesk.core.pathtext import printable
 from aldesk.io.dicom_deid import deidentify
 from aldesk.services.labels_io import MULTI_SEPARATOR
@@ -148,9 +148,7 @@ def _export_folders(project: Project, rows: list[dict[str, object]], out: Path,
     folders = _class_folders(project)
     used: set[str] = set()
     for n, row in enumerate(rows):
-        if job is not None:
-            job.check()
-            job.progress(n, len(rows), "copying files")
+        step(job, n, len(rows), "copying files", every=1)
         src = Path(str(row["_file"]))
         if not src.is_file():
             report.files_missing.append(str(row["path"]))

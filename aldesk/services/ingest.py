@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aldesk.core.errors import InputError
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, step
 from aldesk.core.types import FoundFile
 from aldesk.io.headers import file_info
 from aldesk.io.render import max_pixels
@@ -61,10 +61,7 @@ def read_pending_headers(project: Project, job: Job | None = None, batch: int = 
     limit = max_pixels()
     rows = []
     for n, item in enumerate(pending):
-        if job is not None:
-            job.check()
-            if n % 200 == 0:
-                job.progress(n, len(pending), "reading headers")
+        step(job, n, len(pending), "reading headers", every=200)
         info = file_info(paths[item.id], item.kind, limit, salt)
         rows.append((item.id, info.kind, info.status, info.reason, info.width, info.height,
                      info.frames, json.dumps(info.meta, sort_keys=True)))

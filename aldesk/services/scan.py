@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aldesk.core.errors import InputError
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, step
 from aldesk.core.pathtext import printable
 from aldesk.io.headers import file_info
 from aldesk.io.render import max_pixels
@@ -26,10 +26,7 @@ def scan_folder(root: Path, job: Job | None = None) -> dict[str, Any]:
     limit = max_pixels()
     items = []
     for n, (path, kind) in enumerate(paths):
-        if job is not None:
-            job.check()
-            if n % 500 == 0:
-                job.progress(n, len(paths), "reading headers")
+        step(job, n, len(paths), "reading headers", every=500)
         info = file_info(path, kind, limit)
         items.append({
             "path": printable(path.relative_to(root).as_posix()),

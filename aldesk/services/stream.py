@@ -60,7 +60,6 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
     rep = get_representation(str(model.params.get("representation_name",
                                                   DEFAULT_REPRESENTATION)))
     embed_project(project, rep, job)
-    new = [store_items.get_item(project, i.id) or i for i in new]  # status after embedding
     x, found = get_vectors(project, model.representation, [i.content_key for i in new])
     order = sorted((k for k in range(len(new)) if found[k]),
                    key=lambda k: (new[k].mtime, new[k].id))

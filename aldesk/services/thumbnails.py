@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aldesk.core import paths
 from aldesk.core.errors import UnreadableFile
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, step
 from aldesk.io.thumbnails import make_thumbnail
 from aldesk.store import Project
 from aldesk.store import items as store_items
@@ -26,10 +26,7 @@ def make_thumbnails(project: Project, item_ids: list[int], job: Job | None = Non
     done: dict[int, Path] = {}
     failed = []
     for n, item_id in enumerate(item_ids):
-        if job is not None:
-            job.check()
-            if n % 20 == 0:
-                job.progress(n, len(item_ids), "making thumbnails")
+        step(job, n, len(item_ids), "making thumbnails", every=20)
         item = store_items.get_item(project, item_id)
         if item is None or item.status in ("error", "missing"):
             continue
