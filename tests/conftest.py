@@ -43,6 +43,14 @@ def qsettings_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings(qsettings_in_tmp: Path) -> None:
+    """Each test starts with no saved settings (recent projects, annotator, ...)."""
+    from PySide6.QtCore import QSettings
+
+    QSettings("aldesk", "aldesk").clear()
+
+
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 

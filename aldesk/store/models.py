@@ -53,16 +53,26 @@ def latest_model(project: Project) -> ModelRow | None:
 
 
 def put_scores(project: Project, version: int, strategy: str, item_ids: np.ndarray,
-               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray) -> None:
-    """Scores of one model version and strategy; `probs` (N, C) stored as float16 blobs."""
-    rows = [(version, strategy, int(i), float(s), int(r), np.asarray(p, "<f2").tobytes())
-            for i, s, r, p in zip(item_ids, scores, ranks, probs, strict=True)]
+               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray, chunk: int = 5000
+               ) -> None:
+    """Scores of one model version and strategy; `probs` (N, C) stored as float16 blobs.
+
+    Written best rank first in transactions of `chunk` rows, so a label written meanwhile by
+    the UI thread never waits long for the database, and a reader that comes in between sees
+    a prefix of the ranking, never a ranking with holes.
+    """
+    order = np.argsort(np.asarray(ranks), kind="stable")
+    half = np.asarray(probs, "<f2")
+    rows = [(version, strategy, int(item_ids[k]), float(scores[k]), int(ranks[k]),
+             half[k].tobytes()) for k in order]
     with project.transaction() as conn:
         conn.execute("DELETE FROM scores WHERE model_version = ? AND strategy = ?",
                      (version, strategy))
-        conn.executemany(
-            "INSERT INTO scores (model_version, strategy, item_id, score, rank, probabilities)"
-            " VALUES (?, ?, ?, ?, ?, ?)", rows)
+    for start in range(0, len(rows), chunk):
+        with project.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO scores (model_version, strategy, item_id, score, rank,"
+                " probabilities) VALUES (?, ?, ?, ?, ?, ?)", rows[start:start + chunk])
 
 
 def ranked_scores(project: Project, version: int, strategy: str, limit: int

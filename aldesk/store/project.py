@@ -56,10 +56,12 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
 class Project:
     """An open project file. Use as a context manager, or call `close()`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock: ProjectLock | None) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock: ProjectLock | None,
+                 *, attached: bool = False) -> None:
         self.path = path
         self.conn = conn
         self._lock = lock
+        self._attached = attached
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -148,11 +150,28 @@ class Project:
             raise
         return project
 
+    @classmethod
+    def attach(cls, path: str | Path) -> Project:
+        """A second writable connection to a project this process already holds open (and
+        locked) for writing: for the app's worker thread, which must not share the UI
+        thread's connection. No lock, no backup, no migration: the owner did those."""
+        path = Path(path)
+        _check_is_sqlite(path)
+        conn = _connect(path, readonly=False)
+        if _schema_version(conn, path) != schema.SCHEMA_VERSION:
+            conn.close()
+            raise NotAProjectError(f"{path} is not open in this aldesk")
+        return cls(path, conn, None, attached=True)
+
+    def backup(self) -> Path:
+        """A rotating backup now (the app makes it in the worker, after the window is up)."""
+        return backup.make_backup(self.conn, self.path)
+
     # -- use ---------------------------------------------------------------------------------
 
     @property
     def readonly(self) -> bool:
-        return self._lock is None
+        return self._lock is None and not self._attached
 
     @property
     def folder(self) -> Path:

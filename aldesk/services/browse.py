@@ -1,0 +1,178 @@
+"""What the app lists: a light index of the project's items, filters, and the place in a queue.
+
+No Qt. The index holds one small row per item (read once when a project opens, ~100k rows in
+well under a second); richer details (metadata) are read per item when it is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aldesk.core.pathtext import from_db, printable
+from aldesk.core.types import LabelState
+from aldesk.services.ranking import Ranking
+from aldesk.store import Project
+from aldesk.store import items as store_items
+
+FILTERS = ("unlabeled", "labeled", "skipped", "unsure", "disputed", "errors")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    source_id: int
+    rel_path: str
+    content_key: str
+    kind: str
+    status: str
+    reason: str | None
+    frames: int
+
+
+class ProjectIndex:
+    """Every item of the project by id, with where its file is now."""
+
+    def __init__(self, project: Project) -> None:
+        self._roots = {s.id: s.root for s in store_items.list_sources(project)}
+        rows = project.conn.execute(
+            "SELECT id, source_id, rel_path, content_key, kind, status, reason, frames"
+            " FROM items ORDER BY id").fetchall()
+        self.rows: dict[int, Row] = {
+            r[0]: Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6], r[7] or 1)
+            for r in rows}
+        self._project = project
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def path(self, item_id: int) -> Path:
+        row = self.rows[item_id]
+        return self._roots[row.source_id] / row.rel_path
+
+    def name(self, item_id: int) -> str:
+        """The item's path inside its folder, printable even for undecodable file names."""
+        return printable(self.rows[item_id].rel_path)
+
+    def meta(self, item_id: int) -> dict[str, Any]:
+        """Allow-listed attributes plus size, read from the project when asked."""
+        r = self._project.conn.execute(
+            "SELECT meta, width, height, frames, size, kind, status, reason FROM items"
+            " WHERE id = ?", (item_id,)).fetchone()
+        if r is None:
+            return {}
+        meta: dict[str, Any] = json.loads(r[0] or "{}")
+        out: dict[str, Any] = {"kind": r[5], "status": r[6]}
+        if r[7]:
+            out["problem"] = r[7]
+        if r[1] and r[2]:
+            out["size"] = f"{r[1]} × {r[2]}"
+        if r[3] and r[3] > 1:
+            out["frames"] = r[3]
+        out["file size"] = _bytes(r[4])
+        out.update(meta)
+        return out
+
+    def refresh(self, item_ids: Iterable[int] | None = None) -> None:
+        """Re-read rows (all, or the given ones) after a scan or a job changed them."""
+        if item_ids is None:
+            self.__init__(self._project)  # type: ignore[misc]
+            return
+        for item_id in item_ids:
+            r = self._project.conn.execute(
+                "SELECT id, source_id, rel_path, content_key, kind, status, reason, frames"
+                " FROM items WHERE id = ?", (item_id,)).fetchone()
+            if r is not None:
+                self.rows[r[0]] = Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6],
+                                      r[7] or 1)
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def filtered(name: str, index: ProjectIndex, labels: dict[int, LabelState],
+             ranking: Ranking | None, class_id: int | None = None) -> list[int]:
+    """Item ids a filter lists, in the order they are worked through.
+
+    unlabeled: the ranked queue (items the model has not scored go last); labeled / by class,
+    skipped, unsure: in the order they were labeled; disputed: labels the committee doubts
+    most first; errors: items that cannot be shown.
+    """
+    if name == "unlabeled":
+        done = {i for i, s in labels.items() if s.kind in ("label", "skip", "unsure")}
+        ranked = [] if ranking is None else [int(i) for i in ranking.queue]
+        seen = set(ranked)
+        rest = [i for i, r in index.rows.items() if r.status == "ok" and i not in seen]
+        return [i for i in ranked + rest if i not in done and i in index.rows
+                and index.rows[i].status == "ok"]
+    if name in ("labeled", "skipped", "unsure"):
+        kind = {"labeled": "label", "skipped": "skip", "unsure": "unsure"}[name]
+        chosen = [s for s in labels.values() if s.kind == kind
+                  and (class_id is None or class_id in s.class_ids)]
+        return [s.item_id for s in sorted(chosen, key=lambda s: s.annotation_id)]
+    if name == "disputed":
+        single = {i: s.class_ids[0] for i, s in labels.items()
+                  if s.kind == "label" and len(s.class_ids) == 1}
+        return [] if ranking is None else [i for i, _ in ranking.disputed(single)]
+    if name == "errors":
+        return [i for i, r in index.rows.items() if r.status in ("error", "missing")]
+    raise ValueError(f"unknown filter {name!r}")
+
+
+class Place:
+    """The list being worked through and the position in it.
+
+    A new ranking replaces what lies ahead but keeps what the user has already seen, up to and
+    including the item on screen: the place is never lost.
+    """
+
+    def __init__(self, rows: list[int] | None = None) -> None:
+        self.rows: list[int] = list(rows or [])
+        self.pos = 0
+
+    @property
+    def current(self) -> int | None:
+        return self.rows[self.pos] if 0 <= self.pos < len(self.rows) else None
+
+    def go(self, pos: int) -> int | None:
+        if self.rows:
+            self.pos = max(0, min(pos, len(self.rows) - 1))
+        return self.current
+
+    def go_to_item(self, item_id: int) -> bool:
+        try:
+            self.pos = self.rows.index(item_id)
+        except ValueError:
+            return False
+        return True
+
+    def next(self) -> int | None:
+        return self.go(self.pos + 1)
+
+    def previous(self) -> int | None:
+        return self.go(self.pos - 1)
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.rows) - 1
+
+    def replace_ahead(self, ahead: list[int]) -> None:
+        """Keep rows[:pos + 1]; what follows becomes `ahead` (without repeats)."""
+        kept = self.rows[: self.pos + 1]
+        seen = set(kept)
+        self.rows = kept + [i for i in ahead if i not in seen]
+
+    def reset(self, rows: list[int], keep: int | None = None) -> None:
+        """A new list (another filter); stays on `keep` when the list has it."""
+        self.rows = list(rows)
+        self.pos = 0
+        if keep is not None:
+            self.go_to_item(keep)
+

@@ -1,0 +1,201 @@
+"""The app's view of a round: the ranked queue plus the committee's opinion of every item.
+
+`compute_ranking` runs in the worker (it embeds, may train, and predicts); its `Ranking` is an
+immutable value the UI reads. Before two classes have labels there is no committee: the queue
+is then the cold-start order (typicality over the embeddings), with no predictions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aldesk.core.errors import Cancelled
+from aldesk.core.jobs import Job
+from aldesk.store import Project
+from aldesk.store import annotations as store_ann
+from aldesk.store import models as store_models
+
+STREAM = "stream"
+#: A labeled item is "disputed" when the committee gives its label at most this probability.
+DISPUTE_BELOW = 0.2
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """queue: unlabeled item ids, best first, with their `scores`; predictions for every item
+    the committee saw: `predicted_ids` (P,), `probs` (P, C) mean probabilities over the members,
+    `votes` (P, C) how many members put each class first, columns in `class_ids` order."""
+
+    model_version: int | None
+    strategy: str
+    queue: np.ndarray
+    scores: np.ndarray
+    class_ids: tuple[int, ...] = ()
+    predicted_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    probs: np.ndarray | None = None
+    votes: np.ndarray | None = None
+    members: int = 0
+    cv_accuracy: float | None = None
+    labels_used: int = 0
+    last_annotation_id: int = 0
+    admitted: frozenset[int] = frozenset()  # stream arrivals queued as informative
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_row", {int(i): k for k, i in enumerate(self.predicted_ids)})
+        object.__setattr__(self, "_rank", {int(i): k for k, i in enumerate(self.queue)})
+
+    def prediction(self, item_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(probabilities (C,), votes (C,)) for an item, or None without a committee."""
+        k = self._row.get(item_id)  # type: ignore[attr-defined]
+        if k is None or self.probs is None or self.votes is None:
+            return None
+        return self.probs[k], self.votes[k]
+
+    def rank_of(self, item_id: int) -> tuple[int, float] | None:
+        """(rank from 0, score) of a queued item."""
+        k = self._rank.get(item_id)  # type: ignore[attr-defined]
+        return None if k is None else (k, float(self.scores[k]))
+
+    def disputed(self, labels: dict[int, int]) -> list[tuple[int, float]]:
+        """Labeled items (item id -> class id) whose label the committee gives a probability
+        below DISPUTE_BELOW, lowest first: likely mislabels, or hard cases worth a second look."""
+        if self.probs is None:
+            return []
+        col = {c: j for j, c in enumerate(self.class_ids)}
+        out = []
+        for item_id, cls in labels.items():
+            k = self._row.get(item_id)  # type: ignore[attr-defined]
+            if k is None or cls not in col:
+                continue
+            p = float(self.probs[k, col[cls]])
+            if p < DISPUTE_BELOW:
+                out.append((item_id, p))
+        return sorted(out, key=lambda t: t[1])
+
+
+def compute_ranking(path: Path, *, retrain: bool, strategy: str = "auto", members: int = 10,
+                    job: Job | None = None) -> Ranking:
+    """Open the project beside its owner, train a new round when asked (and possible), and
+    return the ranking of the newest model, or the cold-start order when there is none."""
+    start = time.perf_counter()
+    with Project.attach(path) as project:
+        if retrain and _trainable(project):
+            from aldesk.services.train import train_round
+
+            train_round(project, strategy=strategy, members=members, job=job)
+        if job is not None:
+            job.check()
+        model = store_models.latest_model(project)
+        if model is None or not model.weights:
+            ranking = _cold_start(project, job)
+        else:
+            ranking = _from_model(project, model, job)
+    object.__setattr__(ranking, "seconds", time.perf_counter() - start)
+    return ranking
+
+
+def _trainable(project: Project) -> bool:
+    classes = {s.class_ids[0] for s in store_ann.current_all(project).values()
+               if s.kind == "label" and len(s.class_ids) == 1}
+    return len(classes) >= 2
+
+
+def _labeled_ids(project: Project) -> set[int]:
+    return {i for i, s in store_ann.current_all(project).items() if s.kind == "label"}
+
+
+def _cold_start(project: Project, job: Job | None) -> Ranking:
+    from aldesk.al.context import PoolState
+    from aldesk.al.policy import COLD_START, score_pool
+    from aldesk.ml.backbones import get_representation
+    from aldesk.services.embedding import embed_project, project_matrix
+    from aldesk.services.representation import choose_representation
+
+    name, _ = choose_representation(project, job)
+    rep = get_representation(name)
+    embed_project(project, rep, job)
+    if job is not None:
+        job.check()
+        job.progress(0, None, "ranking for a cold start")
+    item_ids, x = project_matrix(project, rep.id)
+    labeled = np.isin(item_ids, list(_labeled_ids(project)))
+    pool = np.flatnonzero(~labeled)
+    if len(pool) == 0:
+        return Ranking(None, COLD_START, np.zeros(0, np.int64), np.zeros(0))
+    state = PoolState(embeddings=x[pool], labeled_embeddings=x[labeled])
+    scores, order = score_pool(COLD_START, state, np.random.default_rng(0))
+    return Ranking(None, COLD_START, item_ids[pool][order], scores[order])
+
+
+def _from_model(project: Project, model: store_models.ModelRow, job: Job | None) -> Ranking:
+    from aldesk.al.policy import AUTO, AUTO_WARM
+    from aldesk.ml.committee import Committee
+    from aldesk.services.embedding import project_matrix
+
+    committee = Committee.from_bytes(model.weights or b"")
+    if job is not None:
+        job.progress(0, None, "reading the committee's predictions")
+    item_ids, x = project_matrix(project, model.representation)
+    probs_m = _predict(committee, x, job)  # (M, P, C)
+    votes = _votes(probs_m)
+    mean = probs_m.mean(axis=0).astype(np.float32)
+    strategy = str(model.params.get("strategy", AUTO))
+    labeled = _labeled_ids(project)
+    queue, scores, admitted = _saved_queue(project, model.version, strategy, labeled)
+    return Ranking(
+        model.version, AUTO_WARM if strategy == AUTO else strategy, queue, scores,
+        tuple(int(c) for c in committee.classes), item_ids, mean, votes, committee.members,
+        model.metrics.get("cv_accuracy"), model.labels_used, model.last_annotation_id or 0,
+        frozenset(admitted))
+
+
+def _predict(committee: object, x: np.ndarray, job: Job | None, chunk: int = 8192
+             ) -> np.ndarray:
+    parts = []
+    for start in range(0, len(x), chunk):
+        if job is not None and job.cancelled:
+            raise Cancelled()
+        parts.append(committee.predict_proba(x[start:start + chunk]))  # type: ignore[attr-defined]
+    if not parts:
+        return np.zeros((getattr(committee, "members", 1), 0, 0), np.float32)
+    return np.concatenate(parts, axis=1)
+
+
+def _votes(probs_m: np.ndarray) -> np.ndarray:
+    """(P, C) counts of members whose top class is each class."""
+    m, p, c = probs_m.shape
+    top = probs_m.argmax(axis=2)  # (M, P)
+    votes = np.zeros((p, c), np.int16)
+    for member in range(m):
+        votes[np.arange(p), top[member]] += 1
+    return votes
+
+
+def _saved_queue(project: Project, version: int, strategy: str, labeled: set[int]
+                 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The saved ranking of a model version, stream admissions first, labeled items out."""
+    rows = project.conn.execute(
+        "SELECT item_id, score, strategy FROM scores WHERE model_version = ?"
+        " AND strategy IN (?, ?) ORDER BY strategy = ? DESC, rank",
+        (version, strategy, STREAM, STREAM)).fetchall()
+    ids, scores, admitted, seen = [], [], [], set()
+    for r in rows:
+        item_id = int(r[0])
+        if item_id in labeled or item_id in seen:
+            continue
+        seen.add(item_id)
+        ids.append(item_id)
+        scores.append(float(r[1]))
+        if r[2] == STREAM:
+            admitted.append(item_id)
+    # Items the model has not scored yet (new arrivals, decoded since) go last, oldest first.
+    ok = project.conn.execute("SELECT id FROM items WHERE status = 'ok' ORDER BY id").fetchall()
+    rest = [int(r[0]) for r in ok if int(r[0]) not in seen and int(r[0]) not in labeled]
+    ids.extend(rest)
+    scores.extend([float("nan")] * len(rest))
+    return np.array(ids, np.int64), np.array(scores, np.float64), admitted

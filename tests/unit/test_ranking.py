@@ -1,0 +1,102 @@
+"""The app's round in the worker: cold start, retraining, predictions and the saved queue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aldesk.core.errors import Cancelled
+from aldesk.core.jobs import LocalJob
+from aldesk.services.explain import describe_prediction, why
+from aldesk.services.ingest import sync_folder
+from aldesk.services.ranking import compute_ranking
+from aldesk.store import Project
+from aldesk.store import annotations as store_ann
+from aldesk.store import classes as store_classes
+
+
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    root = tmp_path_factory.mktemp("digits")
+    d = load_digits()
+    for k in range(150):
+        img = (d.images[k] * 255 / 16).astype(np.uint8)
+        out = root / str(d.target[k]) / f"d{k:04d}.png"
+        out.parent.mkdir(exist_ok=True)
+        Image.fromarray(img).resize((32, 32)).save(out)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path, digit_folder):
+    p = Project.create(tmp_path / "digits.aldesk")
+    store_classes.add_classes(p, [str(i) for i in range(10)])
+    sync_folder(p, digit_folder)
+    yield p
+    p.close()
+
+
+def _label(project, n):
+    classes = {c.name: c.id for c in store_classes.list_classes(project)}
+    rows = project.conn.execute("SELECT id, rel_path FROM items ORDER BY id").fetchall()
+    for r in rows[:n]:
+        store_ann.record(project, r[0], "label", [classes[r[1].split("/")[0]]],
+                         annotator="t")
+    return {r[0] for r in rows[:n]}
+
+
+def test_cold_start_ranks_every_unlabeled_item_without_predictions(project):
+    ranking = compute_ranking(project.path, retrain=True)  # no labels: nothing to train
+    assert ranking.model_version is None and ranking.strategy == "typicality"
+    assert sorted(ranking.queue.tolist()) == sorted(
+        r[0] for r in project.conn.execute("SELECT id FROM items"))
+    assert ranking.prediction(int(ranking.queue[0])) is None
+    assert "cold start" in why(ranking, int(ranking.queue[0]), {})
+
+
+def test_retrain_gives_predictions_votes_and_a_queue_without_labeled_items(project):
+    labeled = _label(project, 60)
+    ranking = compute_ranking(project.path, retrain=True)
+    assert ranking.model_version == 1 and ranking.members == 10
+    assert ranking.labels_used == 60
+    assert not labeled & set(ranking.queue.tolist())
+    assert len(ranking.queue) == 150 - 60
+    assert np.all(np.diff(ranking.scores) <= 1e-12)  # best first
+    probs, votes = ranking.prediction(int(ranking.queue[0]))
+    assert probs.shape == (len(ranking.class_ids),)
+    assert votes.sum() == 10
+    assert ranking.cv_accuracy is not None and ranking.cv_accuracy > 0.5
+    names = {c.id: c.name for c in store_classes.list_classes(project)}
+    text = describe_prediction(ranking, int(ranking.queue[0]), names)
+    assert "of 10 members say" in text
+    assert why(ranking, int(ranking.queue[0]), names).startswith("Why: rank 1 of 90")
+    # A re-read without retraining gives the same model's queue; labels since drop out.
+    more = _label(project, 61) - labeled
+    again = compute_ranking(project.path, retrain=False)
+    assert again.model_version == 1
+    assert not more & set(again.queue.tolist())
+
+
+def test_cancel_stops_the_round(project):
+    _label(project, 40)
+    job = LocalJob()
+    job.cancel()
+    with pytest.raises(Cancelled):
+        compute_ranking(project.path, retrain=True, job=job)
+    assert project.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 0
+
+
+def test_scores_are_written_best_first_in_chunks(project):
+    from aldesk.store import models as store_models
+
+    _label(project, 30)
+    compute_ranking(project.path, retrain=True)
+    version = store_models.latest_model(project).version
+    ids = np.arange(1, 91)
+    store_models.put_scores(project, version, "margin", ids, np.linspace(0, 1, 90),
+                            np.arange(90)[::-1], np.full((90, 10), 0.1), chunk=7)
+    rows = store_models.ranked_scores(project, version, "margin", 5)
+    assert [r["item_id"] for r in rows] == [90, 89, 88, 87, 86]
