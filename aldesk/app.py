@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 QT_PROBE = "_qt-probe"  # hidden command: the self-test's Qt check, run in a child process
 
@@ -25,24 +26,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         return probe()
     from aldesk import cli
 
+    if argv[:2] == ["bench", "ui"]:  # the responsiveness benchmark needs the window
+        from aldesk.ui.bench import main as bench
+
+        return bench(argv[2:])
+    if argv == ["demo"]:
+        return _window(None, demo=True)
     if argv and _is_command(argv[0]):
         return cli.main(argv)
-    # `aldesk` or `aldesk PROJECT`: the desktop window is built by a later issue; until then
-    # say so and show what can be done from the command line.
+    if len(argv) > 1:
+        print(f"aldesk: error: unknown command {argv[0]!r} (see 'aldesk --help')",
+              file=sys.stderr)
+        return cli.EXIT_USAGE
     if argv and not _looks_like_project(argv[0]):
         print(f"aldesk: error: {argv[0]!r} is neither a command nor a project file "
               "(see 'aldesk --help')", file=sys.stderr)
         return cli.EXIT_USAGE
-    code = cli.main(["info", *argv] if argv else ["--help"])
-    if code == 0:
-        print("\naldesk: the desktop window is not part of this version yet; the commands above "
-              "work today.", file=sys.stderr)
-    return code
+    return _window(Path(argv[0]) if argv else None)
+
+
+def _window(project: Path | None, demo: bool = False) -> int:
+    """The desktop app; a clear message instead of a Qt abort when there is no screen."""
+    import os
+
+    from aldesk import cli
+
+    if project is not None:
+        from aldesk.store.project import project_path
+
+        if not project.exists() and project_path(project).exists():
+            project = project_path(project)
+    if project is not None:
+        problem = _unopenable(project)
+        if problem:
+            print(f"aldesk: error: {problem}", file=sys.stderr)
+            return cli.EXIT_USAGE
+    headless = (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+                and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+    if headless:
+        print("aldesk: error: no display to open the window on (no DISPLAY or WAYLAND_DISPLAY); "
+              "the commands work without one: see 'aldesk --help'", file=sys.stderr)
+        return cli.EXIT_USAGE
+    from aldesk.ui.app import run
+
+    return run(project, demo=demo)
+
+
+def _unopenable(path: Path) -> str | None:
+    """Why `path` cannot be opened as a project, checked before the window opens."""
+    from aldesk.core.errors import AldeskError
+    from aldesk.store.project import OutdatedProjectError, Project
+
+    try:
+        Project.open(path, readonly=True).close()
+    except OutdatedProjectError:
+        return None  # the window opens it for writing, which upgrades it
+    except AldeskError as err:
+        return str(err)
+    return None
 
 
 def _looks_like_project(arg: str) -> bool:
-    from pathlib import Path
-
     return arg.endswith(".aldesk") or Path(arg).exists() or Path(arg + ".aldesk").exists()
 
 

@@ -136,11 +136,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with _open_for_reading(str(path)) as project:
         print(format_info(project_info(project)))
     digits = path.parent / "digits"
-    print("\nThe desktop app arrives in a later release; until then explore the demo with\n"
+    print("\nOpen it in the app with 'aldesk demo' (or 'aldesk PATH'); from a terminal try\n"
           f"  aldesk simulate {digits} --out digits.json   (auto against random)\n"
-          f"  aldesk info {path}\n"
-          f"  aldesk import-labels {path} LABELS.csv; aldesk train {path}; "
-          f"aldesk queue {path}")
+          f"  aldesk train {path}; aldesk queue {path} --top 10")
     return 0
 
 
@@ -387,7 +385,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the results; a PNG of the learning curves is written beside it")
     p.set_defaults(run=cmd_simulate)
 
-    p = sub.add_parser("demo", help="build (once) and show the demo project of digits")
+    p = sub.add_parser("demo", help="build (once) and open the demo project of digits")
+    p.add_argument("--no-window", action="store_true",
+                   help="build it and print its summary instead of opening the app")
     p.set_defaults(run=cmd_demo)
 
 

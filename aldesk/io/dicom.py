@@ -26,6 +26,7 @@ from aldesk.io.display import (
     scale_to_uint8,
     to_uint8,
 )
+from aldesk.io.rewindow import compact_values
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 GREY = ("MONOCHROME1", "MONOCHROME2")
@@ -39,6 +40,8 @@ class DicomFrame:
     default_window: Window | None  # what the file asks for (or the automatic one)
     voi_lut: bool  # the default view comes from a VOI LUT, not a window
     modality: str
+    values: np.ndarray | None = None  # grey real values before VOI (for re-windowing)
+    invert: bool = False  # MONOCHROME1: shown inverted after the VOI
 
 
 def _one_line(err: BaseException) -> str:
@@ -210,9 +213,11 @@ def display_frame(ds: Any, values: np.ndarray, frame: int, frames: int,
             default = default or auto_window(real)
             used, voi = window or default, False
             unit = apply_window(real, used)
-        if photometric == "MONOCHROME1":
+        invert = photometric == "MONOCHROME1"
+        if invert:
             unit = 1.0 - unit
-        return DicomFrame(to_uint8(unit), frames, used, default, voi, modality)
+        return DicomFrame(to_uint8(unit), frames, used, default, voi, modality,
+                          compact_values(real), invert)
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 

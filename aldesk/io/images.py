@@ -16,6 +16,7 @@ import numpy as np
 
 from aldesk.core.errors import UnreadableFile
 from aldesk.io.display import Window, apply_window, auto_window, to_uint8
+from aldesk.io.rewindow import compact_values
 
 _DEEP_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 _TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV", "RGBX")
@@ -67,9 +68,25 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ImageFrame:
+    pixels: np.ndarray  # uint8, (H, W) grey or (H, W, 3) RGB
+    frames: int
+    window: Window | None  # the window applied (deep grey images, or one asked for)
+    default_window: Window | None  # the automatic window of a deep grey image
+    values: np.ndarray | None = None  # deep grey values before the window (re-windowing)
+
+
 def load_image(path: Path, frame: int, window: Window | None, max_pixels: int
                ) -> tuple[np.ndarray, int, Window | None, Window | None]:
     """(8-bit pixels, frames, window used, the image's default window) for one frame."""
+    shown = load_image_frame(path, frame, window, max_pixels)
+    return shown.pixels, shown.frames, shown.window, shown.default_window
+
+
+def load_image_frame(path: Path, frame: int, window: Window | None, max_pixels: int
+                     ) -> ImageFrame:
+    """One frame as shown, with the grey values behind it when the image is deeper than 8 bits."""
     from PIL import Image, ImageOps
 
     with _open(path) as im:
@@ -88,7 +105,8 @@ def load_image(path: Path, frame: int, window: Window | None, max_pixels: int
             values = np.asarray(im)
             default = auto_window(values)
             used = window or default
-            return to_uint8(apply_window(values, used)), frames, used, default
+            return ImageFrame(to_uint8(apply_window(values, used)), frames, used, default,
+                              compact_values(values))
         if im.mode == "P":
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         elif im.mode == "1":
@@ -103,5 +121,5 @@ def load_image(path: Path, frame: int, window: Window | None, max_pixels: int
         if values.dtype != np.uint8:
             raise UnreadableFile(f"unsupported image mode {im.mode}")
         if window is not None:
-            return to_uint8(apply_window(values, window)), frames, window, None
-        return values.copy(), frames, None, None
+            return ImageFrame(to_uint8(apply_window(values, window)), frames, window, None)
+        return ImageFrame(values.copy(), frames, None, None)

@@ -38,6 +38,10 @@ class Rendered:
     window: Window | None  # applied to grey values (None: shown as stored, or a VOI LUT)
     default_window: Window | None
     modality: str = ""
+    #: The grey real values before VOI/window (grey DICOM, deep grey images), for
+    #: re-windowing with io.rewindow; None for colour and 8-bit images.
+    values: np.ndarray | None = None
+    invert: bool = False  # MONOCHROME1: shown inverted after the window
 
     @property
     def width(self) -> int:
@@ -57,11 +61,7 @@ def render(path: Path, kind: str | None = None, *, frame: int | None = None,
         raise UnreadableFile("file not found")
     kind = kind or guess_kind(path) or "unknown"
     if kind == "image":
-        from aldesk.io.images import load_image
-
-        index = 0 if frame is None else frame
-        pixels, frames, used, default = load_image(path, index, window, limit)
-        return Rendered(pixels, "image", index, frames, used, default)
+        return _render_image(path, frame, window, limit)
     from aldesk.io.dicom import load_dicom
 
     try:
@@ -69,13 +69,20 @@ def render(path: Path, kind: str | None = None, *, frame: int | None = None,
     except UnreadableFile:
         if kind != "unknown":
             raise
-        from aldesk.io.images import load_image  # a file without extension may be an image
-
-        index = 0 if frame is None else frame
-        pixels, frames, used, default = load_image(path, index, window, limit)
-        return Rendered(pixels, "image", index, frames, used, default)
+        return _render_image(path, frame, window, limit)  # no extension: maybe an image
     index = d.frames // 2 if frame is None else frame
-    return Rendered(d.pixels, "dicom", index, d.frames, d.window, d.default_window, d.modality)
+    return Rendered(d.pixels, "dicom", index, d.frames, d.window, d.default_window, d.modality,
+                    d.values, d.invert)
+
+
+def _render_image(path: Path, frame: int | None, window: Window | None, limit: int
+                  ) -> Rendered:
+    from aldesk.io.images import load_image_frame
+
+    index = 0 if frame is None else frame
+    shown = load_image_frame(path, index, window, limit)
+    return Rendered(shown.pixels, "image", index, shown.frames, shown.window,
+                    shown.default_window, values=shown.values)
 
 
 def save_png(rendered: Rendered, out: Path) -> None:

@@ -1,0 +1,323 @@
+"""Labeling: what is on screen, keyboard acts as commands, and the place in the list.
+
+Every act is committed to the project file before the next item shows (the command's `do()`
+returns only after SQLite's commit with synchronous=FULL).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from aldesk.core.commands import UndoStack
+from aldesk.core.errors import AldeskError
+from aldesk.core.types import Provenance
+from aldesk.io.render import Rendered
+from aldesk.services.browse import Place, filtered
+from aldesk.services.explain import why
+from aldesk.services.labeling import ActiveTimer, LabelCommand, SessionStats
+from aldesk.store import items as store_items
+from aldesk.ui.class_panel import ClassPanel
+from aldesk.ui.loader import ImageKey, ImageLoader
+from aldesk.ui.meta_panel import MetadataPanel
+from aldesk.ui.queue_panel import QueuePanel
+from aldesk.ui.settings import Settings
+from aldesk.ui.state import ProjectState
+from aldesk.ui.viewer_panel import ViewerPanel
+
+log = logging.getLogger(__name__)
+PREFETCH = 3
+BURNED_IN_WARNING = ("This image probably carries burned-in patient text: "
+                     "do not share screenshots of it.")
+
+
+class LabelingController(QObject):
+    labeled = Signal()  # one more label act (the trainer counts them)
+    message = Signal(str)  # something the user should read in the status bar
+    current_changed = Signal(object)  # item id or None
+
+    def __init__(self, state: ProjectState, loader: ImageLoader, viewer: ViewerPanel,
+                 classes: ClassPanel, queue: QueuePanel, meta: MetadataPanel,
+                 settings: Settings) -> None:
+        super().__init__()
+        self.state, self.loader, self.viewer = state, loader, viewer
+        self.classes, self.queue, self.meta, self.settings = classes, queue, meta, settings
+        self.place = Place()
+        self.undo_stack = UndoStack()
+        self.timer = ActiveTimer()
+        self.stats = SessionStats(self.timer)
+        self.filter: tuple[str, int | None] = ("unlabeled", None)
+        self.rendered: Rendered | None = None
+        self.shown_at: float | None = None  # monotonic time the current item appeared
+        self.shown_item: int | None = None  # the item whose pixels are in the viewer
+        loader.loaded.connect(self._image_loaded)
+        loader.rewindowed.connect(self._rewindowed)
+        viewer.viewer.window_requested.connect(self._window_requested)
+        viewer.frame_changed.connect(self._frame_changed)
+        queue.item_chosen.connect(self.go_to)
+        queue.filter_changed.connect(self.set_filter)
+        classes.class_chosen.connect(self.label)
+        classes.skip_requested.connect(self.skip)
+        classes.unsure_requested.connect(self.unsure)
+        classes.accept_requested.connect(self.accept)
+        state.ranking_changed.connect(self.apply_ranking)
+        state.classes_changed.connect(self._classes_changed)
+        state.items_changed.connect(self.refilter)
+        self._classes_changed(show=False)
+
+    # -- the list ------------------------------------------------------------------------
+
+    @property
+    def current(self) -> int | None:
+        return self.place.current
+
+    def _rows(self) -> list[int]:
+        name, class_id = self.filter
+        return filtered(name, self.state.index, self.state.labels, self.state.ranking, class_id)
+
+    def start(self) -> None:
+        self.place.reset(self._rows())
+        self.queue.show_rows(self.place.rows, self.current)
+        self.show_current()
+
+    def set_filter(self, name: str, class_id: int | None) -> None:
+        self.filter = (name, class_id)
+        self.refilter()
+
+    def refilter(self) -> None:
+        keep = self.current
+        self.place.reset(self._rows(), keep=keep)
+        self.queue.show_rows(self.place.rows, self.current)
+        if self.current != keep:
+            self.show_current()
+
+    def apply_ranking(self) -> None:
+        """A new ranking replaces what lies ahead; the item on screen and the way back stay."""
+        if self.filter[0] == "unlabeled":
+            self.place.replace_ahead(self._rows())
+            self.queue.show_rows(self.place.rows, self.current)
+        else:
+            self.refilter()
+        if self.current is None and self.place.rows:
+            self.place.go(0)
+            self.show_current()
+        else:
+            self._update_panels(self.current)
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def go_to(self, item_id: int) -> None:
+        self.timer.touch()
+        if not self.place.go_to_item(item_id):
+            self.place.rows.insert(self.place.pos + 1, item_id)
+            self.place.next()
+            self.queue.show_rows(self.place.rows, item_id)
+        self.show_current()
+
+    def next(self) -> None:
+        self.timer.touch()
+        if self.place.at_end():
+            self.message.emit("End of the list.")
+            return
+        self.place.next()
+        self.show_current()
+
+    def previous(self) -> None:
+        self.timer.touch()
+        if self.place.pos > 0:
+            self.place.previous()
+            self.show_current()
+
+    def show_current(self, keep_view: bool = False) -> None:
+        import time
+
+        item_id = self.current
+        self.shown_item = None
+        self.current_changed.emit(item_id)
+        self.queue.select(item_id)
+        self.timer.start_item()
+        self.shown_at = time.monotonic()
+        if item_id is None:
+            self.rendered = None
+            name = self.filter[0]
+            done = ("Nothing left to label here. Retrain (Ctrl+R) for a new ranking, or pick "
+                    "another list on the left." if name == "unlabeled"
+                    else "This list is empty.")
+            self.viewer.show_message("", done)
+            self.classes.show_item((), {}, 0, None, "")
+            self.meta.show_meta("", {})
+            return
+        self.loader.request(ImageKey(item_id, None), self.state.index.path(item_id),
+                            self.state.index.rows[item_id].kind)
+        self._update_panels(item_id)
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        index = self.state.index
+        ahead = self.place.rows[self.place.pos + 1: self.place.pos + 1 + PREFETCH]
+        if self.place.pos > 0:
+            ahead.append(self.place.rows[self.place.pos - 1])
+        self.loader.prefetch([(ImageKey(i, None), index.path(i), index.rows[i].kind)
+                              for i in ahead if index.rows.get(i) and
+                              index.rows[i].status == "ok"])
+
+    def _image_loaded(self, key: ImageKey, rendered: Rendered | None, error: str) -> None:
+        if key.item_id != self.current:
+            return
+        name = self.state.index.name(key.item_id)
+        if rendered is None:
+            self.rendered = None
+            self.viewer.show_message(name, f"This file cannot be shown: {error}")
+            self.shown_item = key.item_id
+            self._mark_error(key.item_id, error)
+            return
+        keep = key.frame is not None  # a frame change keeps zoom and pan
+        self.rendered = rendered
+        self.viewer.show_image(rendered, name, self._warning(key.item_id), keep_view=keep)
+        self.shown_item = key.item_id
+
+    def _mark_error(self, item_id: int, error: str) -> None:
+        row = self.state.index.rows.get(item_id)
+        if row is not None and row.status == "ok":
+            store_items.set_error(self.state.project, [(item_id, error)])
+            self.state.index.refresh([item_id])
+            self.queue.model.changed(item_id)
+
+    def _warning(self, item_id: int) -> str | None:
+        meta = self.state.index.meta(item_id)
+        return BURNED_IN_WARNING if meta.get("burned_in") in ("yes", "likely") else None
+
+    def _frame_changed(self, frame: int) -> None:
+        item_id = self.current
+        if item_id is not None:
+            self.loader.request(ImageKey(item_id, frame), self.state.index.path(item_id),
+                                self.state.index.rows[item_id].kind)
+
+    def _window_requested(self, window: object) -> None:
+        if self.current is not None and self.rendered is not None:
+            self.loader.rewindow(self.current, self.rendered, window)  # type: ignore[arg-type]
+
+    def _rewindowed(self, item_id: int, pixels: object, window: object) -> None:
+        if item_id == self.current:
+            self.viewer.viewer.set_pixels(pixels, window)
+
+    # -- panels --------------------------------------------------------------------------
+
+    def suggestion(self, item_id: int | None) -> int | None:
+        """The committee's class for the item, when suggestions are on and one exists."""
+        ranking = self.state.ranking
+        if item_id is None or ranking is None or not self.settings.suggestions:
+            return None
+        found = ranking.prediction(item_id)
+        if found is None:
+            return None
+        cid = ranking.class_ids[int(found[0].argmax())]
+        active = {c.id for c in self.state.active_classes()}
+        return cid if cid in active else None
+
+    def _update_panels(self, item_id: int | None) -> None:
+        if item_id is None:
+            return
+        ranking = self.state.ranking
+        names = self.state.class_names()
+        prediction: dict[int, tuple[float, int]] = {}
+        found = None if ranking is None else ranking.prediction(item_id)
+        if found is not None and ranking is not None:
+            for j, cid in enumerate(ranking.class_ids):
+                prediction[cid] = (float(found[0][j]), int(found[1][j]))
+        label = self.state.label_of(item_id)
+        current = label.class_ids if label is not None and label.kind == "label" else ()
+        status = why(ranking, item_id, names)
+        if label is not None:
+            what = {"label": "Labeled " + ", ".join(names.get(c, "?") for c in current),
+                    "skip": "Skipped", "unsure": "Marked unsure"}.get(label.kind, "")
+            status = f"{what} by {label.annotator}. " + status
+        self.classes.show_item(current, prediction, 0 if ranking is None else ranking.members,
+                               self.suggestion(item_id), status)
+        self.meta.show_meta(self.state.index.name(item_id), self.state.index.meta(item_id))
+
+    def refresh_panels(self) -> None:
+        self._update_panels(self.current)
+
+    def _classes_changed(self, show: bool = True) -> None:
+        self.classes.set_classes(self.state.active_classes())
+        if show:
+            self._update_panels(self.current)
+
+    # -- acts ----------------------------------------------------------------------------
+
+    def _provenance(self, item_id: int, suggested: int | None) -> Provenance:
+        ranking = self.state.ranking
+        found = None if ranking is None else ranking.rank_of(item_id)
+        score = None if found is None or found[1] != found[1] else found[1]
+        return Provenance(
+            model_version=None if ranking is None else ranking.model_version,
+            score=score, rank=None if found is None else found[0],
+            suggestion_shown=suggested is not None, suggested_class_id=suggested)
+
+    def _act(self, kind: str, class_ids: tuple[int, ...], text: str) -> bool:
+        item_id = self.current
+        if item_id is None:
+            return False
+        suggested = self.suggestion(item_id)
+        command = LabelCommand(
+            self.state.project, item_id, kind, class_ids, self.settings.annotator, text,
+            seconds=self.timer.item_seconds(), provenance=self._provenance(item_id, suggested))
+        try:
+            self.undo_stack.push(command)  # committed to disk when this returns
+        except AldeskError as err:
+            self.message.emit(str(err))
+            return False
+        self.state.reload_label(item_id)
+        self.stats.add(1)
+        self.labeled.emit()
+        if self.place.at_end():
+            self._update_panels(item_id)
+            self.message.emit("Saved. That was the last item of this list.")
+        else:
+            self.place.next()
+            self.show_current()
+        return True
+
+    def label(self, class_id: int) -> bool:
+        cls = self.state.class_by_id(class_id)
+        if cls is None or not cls.active:
+            return False
+        return self._act("label", (class_id,), f"label as {cls.name}")
+
+    def skip(self) -> bool:
+        return self._act("skip", (), "skip")
+
+    def unsure(self) -> bool:
+        return self._act("unsure", (), "mark unsure")
+
+    def accept(self) -> bool:
+        suggested = self.suggestion(self.current)
+        if suggested is None:
+            self.message.emit("No suggestion for this item (suggestions are off, or no model "
+                              "yet).")
+            return False
+        return self.label(suggested)
+
+    def undo(self) -> None:
+        self._history(self.undo_stack.undo, -1, "Nothing to undo.", "Undid")
+
+    def redo(self) -> None:
+        self._history(self.undo_stack.redo, 1, "Nothing to redo.", "Redid")
+
+    def _history(self, step: object, delta: int, nothing: str, verb: str) -> None:
+        try:
+            command = step()  # type: ignore[operator]
+        except AldeskError as err:
+            self.message.emit(str(err))
+            return
+        if command is None:
+            self.message.emit(nothing)
+            return
+        assert isinstance(command, LabelCommand)
+        self.state.reload_label(command.item_id)
+        self.stats.add(delta)
+        self.message.emit(f"{verb} {command.text} of {self.state.index.name(command.item_id)}.")
+        self.go_to(command.item_id)
+

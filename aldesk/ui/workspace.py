@@ -1,0 +1,150 @@
+"""Everything the window shows for one open project: panels, controllers and their wiring.
+
+The main window places the panels; this object connects them. Closing it releases the project.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+from aldesk.services.ranking import Ranking
+from aldesk.store import Project
+from aldesk.store import models as store_models
+from aldesk.ui.class_panel import ClassPanel
+from aldesk.ui.dashboard import Dashboard
+from aldesk.ui.labeling import LabelingController
+from aldesk.ui.loader import ImageLoader
+from aldesk.ui.meta_panel import MetadataPanel
+from aldesk.ui.queue_panel import QueuePanel
+from aldesk.ui.settings import Settings
+from aldesk.ui.state import ProjectState
+from aldesk.ui.status_bar import StatusBar
+from aldesk.ui.stream_ctl import StreamController
+from aldesk.ui.training import TrainingController
+from aldesk.ui.viewer_panel import ViewerPanel
+from aldesk.ui.worker import JobRunner, WorkerJob
+
+log = logging.getLogger(__name__)
+
+
+UNCERTAINTY = "uncertainty"
+
+
+def pool_uncertainty(ranking: Ranking | None) -> tuple[np.ndarray, str]:
+    """What the pool's histogram shows: the committee's uncertainty (1 - margin between its
+    top two classes) on the queued items when there is a committee, else the queue's scores.
+    (Batch strategies score by rank, whose histogram is flat by construction.)"""
+    if ranking is None:
+        return np.zeros(0), ""
+    if ranking.probs is not None and len(ranking.queue):
+        rows = [ranking.prediction(int(i)) for i in ranking.queue]
+        probs = np.array([p[0] for p in rows if p is not None], np.float64)
+        if len(probs):
+            top = np.sort(probs, axis=1)[:, ::-1]
+            second = top[:, 1] if top.shape[1] > 1 else np.zeros(len(top))
+            return 1.0 - (top[:, 0] - second), UNCERTAINTY
+    return ranking.scores[np.isfinite(ranking.scores)], ranking.strategy
+
+
+class Workspace(QObject):
+    def __init__(self, project: Project, runner: JobRunner, status: StatusBar,
+                 settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner, self.status, self.settings = runner, status, settings
+        self.state = ProjectState(project, self)
+        self.loader = ImageLoader(parent=self)
+        self.viewer = ViewerPanel()
+        self.dashboard = Dashboard()
+        self.queue = QueuePanel(self.state, self.loader)
+        self.classes = ClassPanel()
+        self.meta = MetadataPanel()
+        self.labeling = LabelingController(self.state, self.loader, self.viewer, self.classes,
+                                           self.queue, self.meta, settings)
+        self.training = TrainingController(self.state, runner, settings)
+        self.stream = StreamController(self.state, runner, self.training)
+        self.labeling.labeled.connect(self.training.label_added)
+        self.labeling.labeled.connect(self.update_status)
+        self.labeling.message.connect(lambda text: status.showMessage(text, 6000))
+        self.state.labels_changed.connect(lambda _: self.update_status())
+        self.state.ranking_changed.connect(self.update_status)
+        self.state.ranking_changed.connect(self.update_dashboard)
+        self.state.items_changed.connect(self.update_status)
+        self.stream.report.connect(self._stream_report)
+        self._pace = QTimer(self)  # the labels-per-minute figure moves even while idle
+        self._pace.timeout.connect(self.update_status)
+        self._pace.start(15_000)
+
+    @property
+    def project(self) -> Project:
+        return self.state.project
+
+    def start(self) -> None:
+        """The window is up: show the first item, then let the worker catch up."""
+        self.labeling.start()
+        self.update_status()
+        self.update_dashboard()
+        path = self.state.path
+
+        def backup(job: WorkerJob) -> str:
+            with Project.attach(path) as project:
+                return str(project.backup())
+
+        self.runner.submit("backup", "Backing up the project", backup)
+        self.training.on_open()
+
+    def update_status(self) -> None:
+        c = self.state.counts()
+        self.status.set_counts(c["labeled"], c["unlabeled"], c["skipped"] + c["unsure"],
+                               c["errors"])
+        self.status.set_pace(self.labeling.stats.per_minute(), self.labeling.stats.labels)
+        r = self.state.ranking
+        self.status.set_model(None if r is None else r.model_version,
+                              None if r is None else r.cv_accuracy,
+                              self.state.labels_since_model())
+
+    def update_dashboard(self) -> None:
+        rows = self.project.conn.execute(
+            "SELECT labels_used, metrics FROM models ORDER BY version").fetchall()
+        import json
+
+        points = []
+        for labels_used, metrics in rows:
+            m = json.loads(metrics or "{}")
+            points.append((int(labels_used), m.get("cv_accuracy"),
+                           m.get("agreement_with_previous")))
+        self.dashboard.set_learning_curve(points)
+        per_class: dict[int, int] = {}
+        for s in self.state.labels.values():
+            if s.kind == "label":
+                for cid in s.class_ids:
+                    per_class[cid] = per_class.get(cid, 0) + 1
+        self.dashboard.set_class_counts([(c.name, per_class.get(c.id, 0), c.colour)
+                                         for c in self.state.active_classes()])
+        values, what = pool_uncertainty(self.state.ranking)
+        if what == UNCERTAINTY:
+            self.dashboard.set_scores(values, "", axis="1 − margin between the top two classes",
+                                      title="Committee uncertainty on the queue")
+        else:
+            self.dashboard.set_scores(values, what)
+
+    def latest_model(self) -> store_models.ModelRow | None:
+        return store_models.latest_model(self.project)
+
+    def _stream_report(self, report: object) -> None:
+        arrived = getattr(report, "arrived", 0)
+        if arrived:
+            admitted = len(getattr(report, "admitted", []))
+            self.status.showMessage(
+                f"{arrived} new file(s) in the watched folder; {admitted} queued as "
+                "informative, the rest indexed.", 8000)
+
+    def close(self) -> None:
+        self.stream.detach()
+        self.training.detach()
+        self._pace.stop()
+        self.loader.shutdown()
+        self.state.project.close()

@@ -1,0 +1,306 @@
+"""The window, driven as a user would: keys, clicks, jobs, the start page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from aldesk.services.ingest import sync_folder
+from aldesk.services.ranking import Ranking
+from aldesk.store import Project
+from aldesk.store import annotations as store_ann
+from aldesk.store import classes as store_classes
+
+
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    root = tmp_path_factory.mktemp("digits")
+    d = load_digits()
+    for k in range(120):
+        img = (d.images[k] * 255 / 16).astype(np.uint8)
+        out = root / str(d.target[k]) / f"d{k:04d}.png"
+        out.parent.mkdir(exist_ok=True)
+        Image.fromarray(img).resize((32, 32)).save(out)
+    return root
+
+
+@pytest.fixture
+def project_path(tmp_path, digit_folder):
+    path = tmp_path / "digits.aldesk"
+    with Project.create(path) as p:
+        store_classes.add_classes(p, [str(i) for i in range(10)])
+        sync_folder(p, digit_folder)
+    return path
+
+
+@pytest.fixture
+def window(qtbot):
+    from aldesk.ui import theme
+    from aldesk.ui.main_window import MainWindow
+
+    theme.apply(QApplication.instance())
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _idle(qtbot, window, timeout=60_000):
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=timeout)
+    QApplication.processEvents()
+
+
+def _open(qtbot, window, path):
+    assert window.open_project(path)
+    _idle(qtbot, window)
+    ws = window.workspace
+    qtbot.waitUntil(lambda: ws.labeling.rendered is not None, timeout=10_000)
+    return ws
+
+
+def _key(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier):
+    window.activateWindow()
+    qtbot.keyClick(window, key, modifier)
+    QApplication.processEvents()
+
+
+def test_opening_a_project_goes_straight_to_labeling(qtbot, window, project_path):
+    ws = _open(qtbot, window, project_path)
+    assert window.pages.currentWidget() is window.tabs
+    assert ws.labeling.current is not None
+    assert ws.state.ranking is not None and ws.state.ranking.strategy == "typicality"
+    assert window.windowTitle().startswith("digits")
+    assert ws.queue.model.rowCount() == 120
+    # the first item of the list is on screen and selected in the queue
+    assert ws.queue.view.currentIndex().row() == 0
+
+
+def test_class_hotkey_labels_commits_and_advances(qtbot, window, project_path):
+    ws = _open(qtbot, window, project_path)
+    first = ws.labeling.current
+    _key(qtbot, window, Qt.Key.Key_3)
+    with Project.open(project_path, readonly=True) as reader:  # another connection sees it
+        state = store_ann.current(reader, first)
+    assert state is not None and state.kind == "label"
+    assert ws.state.class_names()[state.class_ids[0]] == "3"
+    assert ws.labeling.current != first
+    assert state.seconds_spent is not None
+
+
+def test_skip_unsure_undo_redo_and_arrows(qtbot, window, project_path):
+    ws = _open(qtbot, window, project_path)
+    a = ws.labeling.current
+    _key(qtbot, window, Qt.Key.Key_S)
+    b = ws.labeling.current
+    _key(qtbot, window, Qt.Key.Key_U)
+    assert store_ann.current(ws.project, a).kind == "skip"
+    assert store_ann.current(ws.project, b).kind == "unsure"
+    _key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert store_ann.current(ws.project, b) is None
+    assert ws.labeling.current == b  # undo shows the item it took back
+    _key(qtbot, window, Qt.Key.Key_Z,
+         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert store_ann.current(ws.project, b).kind == "unsure"
+    _key(qtbot, window, Qt.Key.Key_Left)
+    assert ws.labeling.current == a
+    _key(qtbot, window, Qt.Key.Key_Right)
+    assert ws.labeling.current == b
+
+
+def test_mouse_labels_too(qtbot, window, project_path):
+    ws = _open(qtbot, window, project_path)
+    item = ws.labeling.current
+    seven = next(c for c in ws.state.classes if c.name == "7")
+    qtbot.mouseClick(ws.classes.buttons[seven.id], Qt.MouseButton.LeftButton)
+    assert store_ann.current(ws.project, item).class_ids == (seven.id,)
+
+
+def test_add_rename_and_merge_classes_mid_project(qtbot, window, project_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    ws = _open(qtbot, window, project_path)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("smudge", True))
+    window.add_class()
+    smudge = next(c for c in ws.state.classes if c.name == "smudge")
+    assert smudge.id in ws.classes.buttons and smudge.hotkey  # a key of its own at once
+    item = ws.labeling.current
+    _key(qtbot, window, getattr(Qt.Key, f"Key_{smudge.hotkey.upper()}"))
+    assert store_ann.current(ws.project, item).class_ids == (smudge.id,)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("blot", True))
+    window.rename_class(smudge.id)
+    assert ws.state.class_names()[smudge.id] == "blot"
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    zero = next(c for c in ws.state.classes if c.name == "0")
+    window.merge_class(smudge.id, zero.id)
+    assert smudge.id not in ws.classes.buttons
+    assert ws.state.labels[item].class_ids == (zero.id,)
+
+
+def test_a_new_ranking_keeps_the_item_on_screen(qtbot, window, project_path):
+    ws = _open(qtbot, window, project_path)
+    for _ in range(3):
+        _key(qtbot, window, Qt.Key.Key_S)
+    on_screen, seen = ws.labeling.current, ws.labeling.place.rows[:4]
+    unlabeled = [i for i in ws.state.index.rows if i not in seen]
+    new = Ranking(None, "random", np.array(unlabeled[::-1]), np.zeros(len(unlabeled)))
+    ws.state.set_ranking(new)
+    assert ws.labeling.current == on_screen
+    assert ws.labeling.place.rows[:4] == seen  # the way back is kept
+    assert ws.labeling.place.rows[4] == unlabeled[-1]  # ahead: the new order
+
+
+def test_training_in_the_background_after_n_labels(qtbot, window, project_path):
+    window.settings.retrain_every = 20
+    ws = _open(qtbot, window, project_path)
+    names = {c.name: c.id for c in ws.state.classes}
+    for _ in range(20):  # the oracle: the folder name is the digit
+        item = ws.labeling.current
+        ws.labeling.label(names[ws.state.index.rows[item].rel_path.split("/")[0]])
+    _idle(qtbot, window)
+    ranking = ws.state.ranking
+    assert ranking.model_version == 1 and ranking.labels_used == 20
+    assert "model v1" in ws.status.model.text()
+    assert ranking.prediction(ws.labeling.current) is not None
+
+
+def test_retrain_on_open_when_labels_are_newer_than_the_model(qtbot, window, project_path):
+    with Project.open(project_path) as p:
+        ids = {c.name: c.id for c in store_classes.list_classes(p)}
+        for r in p.conn.execute("SELECT id, rel_path FROM items LIMIT 30").fetchall():
+            store_ann.record(p, r[0], "label", [ids[r[1].split("/")[0]]], annotator="t")
+    ws = _open(qtbot, window, project_path)
+    assert ws.state.ranking.model_version == 1
+
+
+def test_a_failing_job_becomes_a_dialog(qtbot, window, project_path):
+    _open(qtbot, window, project_path)
+
+    def broken(job):
+        raise RuntimeError("the disk fell off")
+
+    window.runner.submit("x", "Broken job", broken)
+    qtbot.waitUntil(lambda: any(isinstance(d, QMessageBox) and d.isVisible()
+                                for d in window.dialogs), timeout=5000)
+    box = next(d for d in window.dialogs if isinstance(d, QMessageBox))
+    assert "the disk fell off" in box.text()
+    assert "Traceback" in box.detailedText()
+    box.close()
+
+
+def test_unreadable_file_gets_a_message_not_a_crash(qtbot, window, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.new("L", (32, 32), 90).save(folder / "good.png")
+    (folder / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
+    path = tmp_path / "bad.aldesk"
+    with Project.create(path) as p:
+        store_classes.add_classes(p, ["a", "b"])
+        sync_folder(p, folder)
+    assert window.open_project(path)
+    _idle(qtbot, window)
+    ws = window.workspace
+    ws.queue.set_filter("errors")
+    assert [ws.state.index.name(i) for i in ws.labeling.place.rows] == ["bad.png"]
+
+
+def test_start_page_new_project_flow(qtbot, window, tmp_path, digit_folder, monkeypatch):
+    from aldesk.ui.new_project import NewProjectDialog
+
+    def fill(dialog):
+        dialog.name.setText("fresh")
+        dialog.location.setText(str(tmp_path))
+        dialog._add(digit_folder)
+        dialog.classes.setText("zero, one, two")
+        assert dialog.create.isEnabled()
+        return NewProjectDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(NewProjectDialog, "exec", fill)
+    qtbot.mouseClick(window.start_page.new_button, Qt.MouseButton.LeftButton)
+    _idle(qtbot, window)
+    ws = window.workspace
+    assert ws is not None and ws.state.path == tmp_path / "fresh.aldesk"
+    assert len(ws.state.index) == 120  # the folder was read by the worker
+    assert [c.name for c in ws.state.classes] == ["zero", "one", "two"]
+    qtbot.waitUntil(lambda: ws.labeling.current is not None, timeout=10_000)
+
+
+def test_new_project_form_explains_problems(qtbot, tmp_path):
+    from aldesk.ui.new_project import NewProjectDialog
+
+    dialog = NewProjectDialog()
+    qtbot.addWidget(dialog)
+    assert not dialog.create.isEnabled()
+    assert dialog.problems.text() == ""  # nothing typed yet: no scolding
+    dialog.name.setText("x")
+    dialog.location.setText(str(tmp_path / "nope"))
+    assert "does not exist" in dialog.problems.text()
+    dialog.classes.setText("a, b, A")
+    assert "listed twice" in dialog.problems.text() or not dialog.create.isEnabled()
+    assert "Keys:" in dialog.keys.text()
+
+
+def test_recent_projects_and_closing(qtbot, window, project_path):
+    _open(qtbot, window, project_path)
+    window.close_project()
+    assert window.pages.currentWidget() is window.start_page
+    assert window.start_page.recent.count() == 1
+    item = window.start_page.recent.item(0)
+    window.start_page._chosen(item)
+    _idle(qtbot, window)
+    assert window.workspace is not None and window.workspace.state.path == project_path
+
+
+def test_second_window_on_the_same_project_is_refused(qtbot, window, project_path,
+                                                       monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: shown.append(a[2]))
+    holder = Project.open(project_path)
+    try:
+        assert not window.open_project(project_path)
+    finally:
+        holder.close()
+    assert "already open" in shown[0]
+
+
+def test_no_top_level_widgets_leak(qtbot, project_path):
+    from aldesk.ui.main_window import MainWindow
+
+    before = set(QApplication.topLevelWidgets())
+    w = MainWindow()
+    w.show()
+    assert w.open_project(project_path)
+    _idle(qtbot, w)
+    w.show_shortcuts()
+    w.close()
+    w.deleteLater()
+    for _ in range(5):
+        QApplication.processEvents()
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    left = [x for x in QApplication.topLevelWidgets() if x not in before and x.isVisible()]
+    assert left == []
+
+
+def test_window_opens_straight_from_the_command_line(tmp_path, project_path, monkeypatch):
+    from aldesk import app
+
+    opened = []
+    monkeypatch.setattr("aldesk.ui.app.run", lambda project=None, demo=False:
+                        opened.append((project, demo)) or 0)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert app.main([str(project_path)]) == 0
+    assert app.main(["demo"]) == 0
+    assert opened == [(Path(project_path), False), (None, True)]
