@@ -44,10 +44,15 @@ class ProjectIndex:
         self.rows: dict[int, Row] = {
             r[0]: Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6], r[7] or 1)
             for r in rows}
+        self._unusable = {i for i, r in self.rows.items() if r.status != "ok"}
         self._project = project
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def unusable(self) -> set[int]:
+        """Items that cannot be shown (error, missing) or are not read yet (pending)."""
+        return self._unusable
 
     def path(self, item_id: int) -> Path:
         row = self.rows[item_id]
@@ -88,6 +93,10 @@ class ProjectIndex:
             if r is not None:
                 self.rows[r[0]] = Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6],
                                       r[7] or 1)
+                if r[5] == "ok":
+                    self._unusable.discard(r[0])
+                else:
+                    self._unusable.add(r[0])
 
 
 def _bytes(n: int) -> str:
@@ -108,11 +117,10 @@ def filtered(name: str, index: ProjectIndex, labels: dict[int, LabelState],
     """
     if name == "unlabeled":
         done = {i for i, s in labels.items() if s.kind in ("label", "skip", "unsure")}
-        ranked = [] if ranking is None else [int(i) for i in ranking.queue]
-        seen = set(ranked)
-        rest = [i for i, r in index.rows.items() if r.status == "ok" and i not in seen]
-        return [i for i in ranked + rest if i not in done and i in index.rows
-                and index.rows[i].status == "ok"]
+        done |= index.unusable()
+        if ranking is not None:  # the worker's order already holds every usable item
+            return [i for i in ranking.queue.tolist() if i not in done]
+        return [i for i, r in index.rows.items() if r.status == "ok" and i not in done]
     if name in ("labeled", "skipped", "unsure"):
         kind = {"labeled": "label", "skipped": "skip", "unsure": "unsure"}[name]
         chosen = [s for s in labels.values() if s.kind == kind

@@ -44,6 +44,7 @@ class Ranking:
     last_annotation_id: int = 0
     admitted: frozenset[int] = frozenset()  # stream arrivals queued as informative
     seconds: float = 0.0
+    uncertainty: np.ndarray | None = None  # (len(queue),) 1 - margin of the mean probs, or NaN
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_row", {int(i): k for k, i in enumerate(self.predicted_ids)})
@@ -151,7 +152,23 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None)
         model.version, AUTO_WARM if strategy == AUTO else strategy, queue, scores,
         tuple(int(c) for c in committee.classes), item_ids, mean, votes, committee.members,
         model.metrics.get("cv_accuracy"), model.labels_used, model.last_annotation_id or 0,
-        frozenset(admitted))
+        frozenset(admitted), uncertainty=_uncertainty(queue, item_ids, mean))
+
+
+def _uncertainty(queue: np.ndarray, item_ids: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """1 - (top - second) of the mean probabilities for each queued item (NaN: not predicted).
+    Computed here, in the worker, so the window only draws its histogram."""
+    out = np.full(len(queue), np.nan)
+    if len(item_ids) == 0 or mean.shape[1] == 0:
+        return out
+    order = np.argsort(item_ids)
+    at = np.searchsorted(item_ids[order], queue)
+    at = np.clip(at, 0, len(order) - 1)
+    found = item_ids[order][at] == queue
+    top = np.sort(mean[order[at[found]]], axis=1)
+    second = top[:, -2] if top.shape[1] > 1 else np.zeros(len(top))
+    out[found] = 1.0 - (top[:, -1] - second)
+    return out
 
 
 def _predict(committee: object, x: np.ndarray, job: Job | None, chunk: int = 8192

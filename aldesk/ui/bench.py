@@ -142,8 +142,10 @@ def _window() -> Any:
     from PySide6.QtWidgets import QApplication
 
     from aldesk.ui import theme
+    from aldesk.ui.app import configure_process
     from aldesk.ui.main_window import MainWindow
 
+    configure_process()
     app = QApplication.instance() or QApplication(["aldesk-bench"])
     theme.apply(app)  # type: ignore[arg-type]
     w = MainWindow()
@@ -155,8 +157,11 @@ def _window() -> Any:
 def measure_jobs(small: Path, big: Path) -> dict[str, Any]:
     """Stall while embedding (small project, cold) and while training + scoring (big)."""
     w = _window()
+    failures: list[str] = []
+    w.runner.failed.connect(lambda _i, kind, message, details: failures.append(
+        f"{kind}: {message}\n{details}"))
     meter = StallMeter()
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"failures": failures}
     meter.start()
     t = time.perf_counter()
     w.open_project(small)  # cold: embeds every item, then the cold-start ranking
@@ -171,7 +176,11 @@ def measure_jobs(small: Path, big: Path) -> dict[str, Any]:
     ws = w.workspace
     out["train_and_score_100k"] = {**meter.stop(), "seconds": round(time.perf_counter() - t, 1),
                                    "items": len(ws.state.index),
-                                   "model_version": ws.state.ranking.model_version}
+                                   "model_version": None if ws.state.ranking is None
+                                   else ws.state.ranking.model_version}
+    if ws.state.ranking is None or ws.state.ranking.model_version is None:
+        raise SystemExit("the round on the big project did not finish: "
+                         + "; ".join(failures or ["no failure reported"]))
     out["next_image"] = measure_next_image(w, meter)
     w.close()
     return out

@@ -210,6 +210,10 @@ class QueuePanel(QWidget):
         self.view.setModel(self.model)
         self.view.setItemDelegate(QueueDelegate(self.model))
         self.view.setUniformItemSizes(True)
+        # Lay out 100k rows in batches between events, never in one go (a reset of 100k rows
+        # in the default mode stalls the window for a quarter of a second).
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(1000)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to labeling
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.view.clicked.connect(lambda ix: self.item_chosen.emit(int(ix.data(ITEM_ROLE))))

@@ -51,6 +51,10 @@ def to_qimage(pixels: np.ndarray) -> tuple[QImage, np.ndarray]:
     return QImage(buffer.data, w, h, int(buffer.strides[0]), fmt), buffer
 
 
+#: Largest enlargement that is still drawn smoothed when fitted.
+SMOOTH_UP_TO = 4.0
+
+
 class ImageViewer(QWidget):
     """Shows a `Rendered` item. Left-drag pans, wheel zooms about the cursor, right-drag
     windows grey images, double-click fits."""
@@ -367,8 +371,10 @@ class ImageViewer(QWidget):
         s = self._scale
         source = QRectF((visible.x() - target.x()) / s, (visible.y() - target.y()) / s,
                         visible.width() / s, visible.height() / s)
-        # Fitted: interpolated, as a reading view; zoomed in by hand: the pixels themselves.
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._fit_mode)
+        # Fitted and enlarged a little: interpolated, as a reading view. Zoomed in by hand, or a
+        # tiny image blown up (a 32-px glyph at 25x is a blur when smoothed): the pixels.
+        smooth = self._fit_mode and s <= SMOOTH_UP_TO
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawPixmap(visible, pixmap, source)
 
     def _paint_overlay(self, painter: QPainter) -> None:

@@ -94,12 +94,16 @@ class JobRunner(QObject):
         self._latest: dict[str, int] = {}  # kind -> newest job id
         self._pending: dict[int, _Entry] = {}
         self.current: _Entry | None = None
+        self._undelivered = 0  # submitted jobs whose last signal the UI thread has not had yet
+        for signal in (self.finished, self.failed, self.cancelled):
+            signal.connect(self._delivered)
         self._thread = _Thread(self)
         self._thread.setObjectName("aldesk-worker")
         self._thread.start()
 
     def submit(self, kind: str, title: str, fn: Callable[[WorkerJob], Any]) -> int:
         """Queue `fn`; a queued or running job of the same kind is superseded."""
+        self._undelivered += 1
         with self._lock:
             job_id = self._next_id
             self._next_id += 1
@@ -126,8 +130,11 @@ class JobRunner(QObject):
                 e.handle.cancel()
 
     def is_busy(self) -> bool:
-        with self._lock:
-            return self.current is not None or bool(self._pending)
+        """True until the UI thread has received the outcome of every submitted job."""
+        return self._undelivered > 0
+
+    def _delivered(self, *_: object) -> None:
+        self._undelivered = max(0, self._undelivered - 1)
 
     def _is_latest(self, entry: _Entry) -> bool:
         with self._lock:

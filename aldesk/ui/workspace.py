@@ -40,13 +40,8 @@ def pool_uncertainty(ranking: Ranking | None) -> tuple[np.ndarray, str]:
     (Batch strategies score by rank, whose histogram is flat by construction.)"""
     if ranking is None:
         return np.zeros(0), ""
-    if ranking.probs is not None and len(ranking.queue):
-        rows = [ranking.prediction(int(i)) for i in ranking.queue]
-        probs = np.array([p[0] for p in rows if p is not None], np.float64)
-        if len(probs):
-            top = np.sort(probs, axis=1)[:, ::-1]
-            second = top[:, 1] if top.shape[1] > 1 else np.zeros(len(top))
-            return 1.0 - (top[:, 0] - second), UNCERTAINTY
+    if ranking.uncertainty is not None:
+        return ranking.uncertainty[np.isfinite(ranking.uncertainty)], UNCERTAINTY
     return ranking.scores[np.isfinite(ranking.scores)], ranking.strategy
 
 
