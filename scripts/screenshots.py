@@ -114,7 +114,7 @@ def main() -> int:
     _wait(w, lambda: ws.labeling.shown_item == rg1)
     from aldesk.io.display import Window
 
-    ws.viewer.viewer.apply_window_now(Window(11500, 9000))  # as a right-drag leaves it
+    ws.viewer.viewer.apply_window_now(Window(17000, 22000))  # as a right-drag leaves it
     _spin(0.5)
     w.grab().save(str(args.out / "app-radiograph.png"))
     w.close_project()

@@ -304,3 +304,38 @@ def test_window_opens_straight_from_the_command_line(tmp_path, project_path, mon
     assert app.main([str(project_path)]) == 0
     assert app.main(["demo"]) == 0
     assert opened == [(Path(project_path), False), (None, True)]
+
+
+def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, digit_folder):
+    import shutil
+
+    window.settings.retrain_every = 0
+    ws = _open(qtbot, window, project_path)
+    names = {c.name: c.id for c in ws.state.classes}
+    for _ in range(30):
+        item = ws.labeling.current
+        ws.labeling.label(names[ws.state.index.rows[item].rel_path.split("/")[0]])
+    ws.training.retrain()
+    _idle(qtbot, window)
+    assert ws.state.ranking.model_version == 1
+    watched = tmp_path / "incoming"
+    watched.mkdir()
+    reports = []
+    ws.stream.report.connect(reports.append)
+    ws.stream.watch(watched, budget=1.0)  # a budget of 1: everything informative may queue
+    _idle(qtbot, window)
+    before = len(ws.state.index)
+    for k, src in enumerate(sorted(digit_folder.rglob("*.png"))[:6]):
+        shutil.copy(src, watched / f"new-{k}.png")
+    ws.stream.poll()
+    _idle(qtbot, window)
+    assert len(ws.state.index) == before + 6  # indexed, all of them
+    arrived = [r for r in reports if r.arrived]
+    assert arrived and arrived[-1].arrived == 6
+    queued = set(ws.state.ranking.admitted)
+    assert len(queued) == len(arrived[-1].admitted)  # the admitted ones lead the queue
+    if queued:
+        rows = ws.labeling.place.rows
+        ahead = rows[ws.labeling.place.pos + 1:]
+        assert set(ahead[:len(queued)]) == queued
+    ws.stream.stop()
