@@ -85,6 +85,7 @@ class JobRunner(QObject):
     failed = Signal(int, str, str, str)  # job id, kind, one-line message, details
     cancelled = Signal(int, str)  # job id, kind
     idle = Signal()  # the queue ran empty
+    _outcome = Signal(str, object)  # from the worker: which public signal, with what arguments
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -94,9 +95,8 @@ class JobRunner(QObject):
         self._latest: dict[str, int] = {}  # kind -> newest job id
         self._pending: dict[int, _Entry] = {}
         self.current: _Entry | None = None
-        self._undelivered = 0  # submitted jobs whose last signal the UI thread has not had yet
-        for signal in (self.finished, self.failed, self.cancelled):
-            signal.connect(self._delivered)
+        self._undelivered = 0  # submitted jobs whose outcome the UI thread has not had yet
+        self._outcome.connect(self._deliver)
         self._thread = _Thread(self)
         self._thread.setObjectName("aldesk-worker")
         self._thread.start()
@@ -133,8 +133,13 @@ class JobRunner(QObject):
         """True until the UI thread has received the outcome of every submitted job."""
         return self._undelivered > 0
 
-    def _delivered(self, *_: object) -> None:
-        self._undelivered = max(0, self._undelivered - 1)
+    def _deliver(self, name: str, args: tuple[Any, ...]) -> None:
+        """In the UI thread: every listener of the outcome runs before the job counts as
+        done, so `is_busy()` never turns False ahead of a result's effects."""
+        try:
+            getattr(self, name).emit(*args)
+        finally:
+            self._undelivered = max(0, self._undelivered - 1)
 
     def _is_latest(self, entry: _Entry) -> bool:
         with self._lock:
@@ -160,27 +165,28 @@ class JobRunner(QObject):
     def _run(self, entry: _Entry) -> None:
         handle = entry.handle
         if handle.cancelled:
-            self.cancelled.emit(entry.job_id, entry.kind)
+            self._outcome.emit("cancelled", (entry.job_id, entry.kind))
             return
         self.started.emit(entry.job_id, entry.kind, entry.title)
         try:
             result = entry.fn(handle)
         except Cancelled:
-            self.cancelled.emit(entry.job_id, entry.kind)
+            self._outcome.emit("cancelled", (entry.job_id, entry.kind))
             return
         except AldeskError as err:  # a problem with the user's input: the message says it all
             log.warning("job %s failed: %s", entry.title, err)
-            self.failed.emit(entry.job_id, entry.kind, str(err), "")
+            self._outcome.emit("failed", (entry.job_id, entry.kind, str(err), ""))
             return
         except Exception as err:  # a defect: the user gets a message, the log the details
             details = traceback.format_exc()
             log.error("job %s failed\n%s", entry.title, details)
-            self.failed.emit(entry.job_id, entry.kind, f"{type(err).__name__}: {err}", details)
+            self._outcome.emit("failed", (entry.job_id, entry.kind,
+                                          f"{type(err).__name__}: {err}", details))
             return
         if handle.cancelled or not self._is_latest(entry):
-            self.cancelled.emit(entry.job_id, entry.kind)  # superseded: its result is stale
+            self._outcome.emit("cancelled", (entry.job_id, entry.kind))  # superseded: stale
             return
-        self.finished.emit(entry.job_id, entry.kind, result)
+        self._outcome.emit("finished", (entry.job_id, entry.kind, result))
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         """Cancel everything and stop the thread; True when it stopped in time."""
