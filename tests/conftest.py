@@ -80,6 +80,22 @@ def make_png(path: Path, value: int = 0, size: tuple[int, int] = (8, 8)) -> Path
     return path
 
 
+def make_digit_folder(root: Path, n: int) -> Path:
+    """The first n of scikit-learn's digits as 32x32 PNGs in class folders (0-9): real data,
+    with the folder name as the oracle's label."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for k in range(n):
+        img = (digits.images[k] * 255 / 16).astype(np.uint8)
+        out = root / str(digits.target[k]) / f"d{k:04d}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).resize((32, 32)).save(out)
+    return root
+
+
 @pytest.fixture
 def image_folder(tmp_path: Path) -> Path:
     """A folder of 12 small PNGs in two subfolders, plus a hidden file and a text file."""

@@ -17,17 +17,9 @@ from aldesk.store import classes as store_classes
 
 @pytest.fixture(scope="module")
 def digit_folder(tmp_path_factory):
-    from PIL import Image
-    from sklearn.datasets import load_digits
+    from conftest import make_digit_folder
 
-    root = tmp_path_factory.mktemp("digits")
-    d = load_digits()
-    for k in range(150):
-        img = (d.images[k] * 255 / 16).astype(np.uint8)
-        out = root / str(d.target[k]) / f"d{k:04d}.png"
-        out.parent.mkdir(exist_ok=True)
-        Image.fromarray(img).resize((32, 32)).save(out)
-    return root
+    return make_digit_folder(tmp_path_factory.mktemp("digits"), 150)
 
 
 @pytest.fixture
