@@ -37,6 +37,11 @@ class ProjectIndex:
     """Every item of the project by id, with where its file is now."""
 
     def __init__(self, project: Project) -> None:
+        self._project = project
+        self._load()
+
+    def _load(self) -> None:
+        project = self._project
         self._roots = {s.id: s.root for s in store_items.list_sources(project)}
         rows = project.conn.execute(
             "SELECT id, source_id, rel_path, content_key, kind, status, reason, frames"
@@ -45,7 +50,6 @@ class ProjectIndex:
             r[0]: Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6], r[7] or 1)
             for r in rows}
         self._unusable = {i for i, r in self.rows.items() if r.status != "ok"}
-        self._project = project
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -84,7 +88,7 @@ class ProjectIndex:
     def refresh(self, item_ids: Iterable[int] | None = None) -> None:
         """Re-read rows (all, or the given ones) after a scan or a job changed them."""
         if item_ids is None:
-            self.__init__(self._project)  # type: ignore[misc]
+            self._load()
             return
         for item_id in item_ids:
             r = self._project.conn.execute(

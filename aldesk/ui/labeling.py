@@ -35,7 +35,6 @@ BURNED_IN_WARNING = ("This image probably carries burned-in patient text: "
 class LabelingController(QObject):
     labeled = Signal()  # one more label act (the trainer counts them)
     message = Signal(str)  # something the user should read in the status bar
-    current_changed = Signal(object)  # item id or None
 
     def __init__(self, state: ProjectState, loader: ImageLoader, viewer: ViewerPanel,
                  classes: ClassPanel, queue: QueuePanel, meta: MetadataPanel,
@@ -49,7 +48,6 @@ class LabelingController(QObject):
         self.stats = SessionStats(self.timer)
         self.filter: tuple[str, int | None] = ("unlabeled", None)
         self.rendered: Rendered | None = None
-        self.shown_at: float | None = None  # monotonic time the current item appeared
         self.shown_item: int | None = None  # the item whose pixels are in the viewer
         loader.loaded.connect(self._image_loaded)
         loader.rewindowed.connect(self._rewindowed)
@@ -130,14 +128,10 @@ class LabelingController(QObject):
             self.show_current()
 
     def show_current(self, keep_view: bool = False) -> None:
-        import time
-
         item_id = self.current
         self.shown_item = None
-        self.current_changed.emit(item_id)
         self.queue.select(item_id)
         self.timer.start_item()
-        self.shown_at = time.monotonic()
         if item_id is None:
             self.rendered = None
             name = self.filter[0]

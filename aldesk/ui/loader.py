@@ -146,9 +146,6 @@ class ImageLoader(QObject):
 
         self._thumbs.submit(work)
 
-    def forget_thumbnail_requests(self) -> None:
-        self._thumb_wanted.clear()
-
     def shutdown(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -67,9 +67,3 @@ class Settings:
         path = path.resolve()
         names = [str(path)] + [str(p) for p in self.recent() if p.resolve() != path]
         self._s.setValue("recent", names[:RECENT_MAX])
-
-    def value(self, key: str, default: object = None) -> object:
-        return self._s.value(key, default)
-
-    def set_value(self, key: str, value: object) -> None:
-        self._s.setValue(key, value)

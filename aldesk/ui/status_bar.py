@@ -15,6 +15,7 @@ class StatusBar(QStatusBar):
         self.counts = QLabel()
         self.pace = QLabel()
         self.model = QLabel()
+        self.watching = QLabel()
         self.job = QLabel()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(160)
@@ -25,7 +26,7 @@ class StatusBar(QStatusBar):
         self.cancel.setToolTip("Stop the running job (the work done so far is kept)")
         self.cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel.clicked.connect(self.cancel_requested)
-        for w in (self.counts, self.pace, self.model):
+        for w in (self.counts, self.pace, self.model, self.watching):
             self.addWidget(w)
         for w in (self.job, self.bar, self.cancel):
             self.addPermanentWidget(w)
@@ -54,6 +55,12 @@ class StatusBar(QStatusBar):
         self.model.setToolTip(
             "Accuracy by cross-validation on the labeled items. Active learning picks hard "
             "items to label, so this tends to understate accuracy on the whole pool.")
+
+    def set_watching(self, folder: object) -> None:
+        """Stream mode stays visible while it is on: 'watching FOLDER'."""
+        name = getattr(folder, "name", None)
+        self.watching.setText(f"watching {name}" if name else "")
+        self.watching.setToolTip(str(folder) if folder else "")
 
     def job_started(self, title: str) -> None:
         self.job.setText(title)

@@ -3,8 +3,8 @@
 A job is a plain function `fn(job)` (close over an immutable snapshot of its inputs). Jobs have a
 `kind`; submitting a job of a kind that is already queued or running supersedes the older one:
 it is cancelled and its result, if it still comes, is dropped (the generation rule). Signals are
-emitted from the worker thread and delivered in the UI thread, in order: `started`, any number of
-`progress`, then exactly one of `finished`, `failed` or `cancelled`.
+delivered in the UI thread, in order: `started`, any number of `progress`, then exactly one of
+`finished`, `failed` or `cancelled` (a job cancelled before it starts sends only `cancelled`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QWidget
 
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
-from aldesk.store import models as store_models
 from aldesk.ui.class_panel import ClassPanel
 from aldesk.ui.dashboard import Dashboard
 from aldesk.ui.labeling import LabelingController
@@ -69,6 +68,7 @@ class Workspace(QObject):
         self.state.ranking_changed.connect(self.update_dashboard)
         self.state.items_changed.connect(self.update_status)
         self.stream.report.connect(self._stream_report)
+        self.stream.watching_changed.connect(status.set_watching)
         self._pace = QTimer(self)  # the labels-per-minute figure moves even while idle
         self._pace.timeout.connect(self.update_status)
         self._pace.start(15_000)
@@ -125,9 +125,6 @@ class Workspace(QObject):
                                       title="Committee uncertainty on the queue")
         else:
             self.dashboard.set_scores(values, what)
-
-    def latest_model(self) -> store_models.ModelRow | None:
-        return store_models.latest_model(self.project)
 
     def _stream_report(self, report: object) -> None:
         arrived = getattr(report, "arrived", 0)

@@ -315,6 +315,7 @@ def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, d
     reports = []
     ws.stream.report.connect(reports.append)
     ws.stream.watch(watched, budget=1.0)  # a budget of 1: everything informative may queue
+    assert window.status.watching.text() == "watching incoming"
     _idle(qtbot, window)
     before = len(ws.state.index)
     for k, src in enumerate(sorted(digit_folder.rglob("*.png"))[:6]):
@@ -331,3 +332,4 @@ def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, d
         ahead = rows[ws.labeling.place.pos + 1:]
         assert set(ahead[:len(queued)]) == queued
     ws.stream.stop()
+    assert window.status.watching.text() == ""
