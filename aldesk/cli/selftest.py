@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -10,11 +11,20 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aldesk import __version__
+from aldesk.cli import dicom_checks
 from aldesk.core import paths
 
 Check = Callable[[], str]
+
+
+def _where() -> str:
+    """How this aldesk runs: a bundle, or a Python environment."""
+    if getattr(sys, "frozen", False):
+        return f"bundled app at {Path(sys.executable).parent}"
+    return f"Python environment at {sys.prefix}"
 
 
 def _python() -> str:
@@ -52,7 +62,9 @@ def _probe_command() -> list[str]:
     return [sys.executable, "-m", "aldesk", "_qt-probe"]
 
 
-def _qt() -> str:
+@functools.cache
+def _probe() -> dict[str, Any]:
+    """What the Qt probe child reports (run once; the qt and font checks both read it)."""
     try:
         done = subprocess.run(_probe_command(), capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired as err:
@@ -62,13 +74,29 @@ def _qt() -> str:
         hint = "" if os.environ.get("QT_QPA_PLATFORM") else (
             "; without a screen, set QT_QPA_PLATFORM=offscreen")
         raise RuntimeError(f"Qt could not start: {tail}{hint}")
-    r = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _qt() -> str:
+    r = _probe()
     major, minor = (int(x) for x in r["pyside"].split(".")[:2])
     if (major, minor) >= (6, 12):
         raise RuntimeError(f"PySide6 {r['pyside']} is known to crash on CPython 3.11; use 6.11")
-    if not r["fonts"] or not r["glyphs_distinct"]:
-        raise RuntimeError("Qt starts but finds no usable font: text would show as boxes")
-    return f"Qt {r['qt']} (PySide6 {r['pyside']}), platform {r['platform']}, {r['fonts']} fonts"
+    return f"Qt {r['qt']} (PySide6 {r['pyside']}), platform {r['platform']}"
+
+
+def _font() -> str:
+    r = _probe()
+    bundled = r.get("bundled_fonts") or []
+    if not bundled:
+        where = paths.resources_dir()
+        raise RuntimeError("the bundled font did not load "
+                           f"({'no resources folder found' if where is None else where})")
+    if not r["glyphs_distinct"]:
+        raise RuntimeError("Qt starts but draws no usable text: every glyph is the same box")
+    return (f"bundled {', '.join(bundled)} registered, text draws; "
+            f"{r['fonts']} font families on the system")
 
 
 def _dicom() -> str:
@@ -94,6 +122,45 @@ def _dicom() -> str:
     if not np.array_equal(back, pixels):
         raise RuntimeError("an uncompressed DICOM sample decoded wrongly")
     return f"pydicom {pydicom.__version__}: uncompressed little-endian sample decodes"
+
+
+def _images() -> str:
+    """PNG, JPEG, 16-bit TIFF, BMP and WebP written by Pillow, read through aldesk's viewer
+    pipeline."""
+    import numpy as np
+    import PIL
+    from PIL import Image
+
+    from aldesk.io.render import render
+
+    grey16 = (np.arange(32 * 48, dtype=np.uint32).reshape(32, 48) * 41 % 65536).astype(np.uint16)
+    grey = Image.fromarray((grey16 >> 8).astype(np.uint8))
+    samples = {"PNG": grey, "JPEG": grey, "TIFF": Image.fromarray(grey16),
+               "BMP": grey.convert("RGB"), "WEBP": grey.convert("RGB")}
+    with tempfile.TemporaryDirectory(prefix="aldesk-selftest-") as tmp:
+        for fmt, image in samples.items():
+            path = Path(tmp) / f"sample.{fmt.lower()}"
+            image.save(path, format=fmt)
+            shown = render(path)
+            if shown.pixels.shape[:2] != (32, 48):
+                raise RuntimeError(f"a {fmt} sample showed as {shown.pixels.shape}")
+    return f"{', '.join(samples)} read through the viewer's pipeline (Pillow {PIL.__version__})"
+
+
+def _weights() -> str:
+    import torch
+
+    from aldesk.ml.efficientnet import load_efficientnet_lite0, weights_path
+
+    model = load_efficientnet_lite0()
+    x = torch.linspace(-1, 1, 3 * 64 * 64).reshape(1, 3, 64, 64)
+    with torch.no_grad():
+        logits = model(x)
+    if logits.shape != (1, 1000) or not bool(torch.isfinite(logits).all()):
+        raise RuntimeError(f"a forward pass gave {tuple(logits.shape)} values, not 1000 finite")
+    tensors = len(model.state_dict())
+    size = weights_path().stat().st_size / 1e6
+    return f"EfficientNet-Lite0 ({tensors} tensors, {size:.0f} MB) loads; forward is finite"
 
 
 def _project_file() -> str:
@@ -133,22 +200,29 @@ CHECKS: list[tuple[str, Check]] = [
     ("python", _python),
     ("libraries", _libraries),
     ("torch", _torch),
+    ("weights", _weights),
     ("qt", _qt),
+    ("font", _font),
+    ("images", _images),
     ("dicom", _dicom),
+    *dicom_checks.CHECKS,
     ("project file", _project_file),
     ("logs", _logs),
 ]
 
 
-def run_self_test() -> int:
-    print(f"aldesk {__version__} self-test")
+def run_self_test(checks: list[tuple[str, Check]] | None = None) -> int:
+    """Runs every check, prints one line each, and returns 0 when all passed, else 1."""
+    checks = CHECKS if checks is None else checks
+    width = max(len(name) for name, _ in checks) + 1
+    print(f"aldesk {__version__} self-test ({_where()})")
     failed = 0
-    for name, check in CHECKS:
+    for name, check in checks:
         try:
             detail, ok = check(), True
         except Exception as err:  # every failure is reported, none stops the others
             detail, ok = f"{type(err).__name__}: {err}", False
         failed += not ok
-        print(f"  {'ok  ' if ok else 'FAIL'}  {name:<13} {detail}")
+        print(f"  {'ok  ' if ok else 'FAIL'}  {name:<{width}} {detail}", flush=True)
     print("all checks passed" if not failed else f"{failed} check(s) failed")
     return 0 if not failed else 1

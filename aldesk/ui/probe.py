@@ -1,4 +1,5 @@
-"""A child-process check that Qt can start and draw text, for `aldesk --self-test`.
+"""A child-process check that Qt can start and draw text with the bundled font, for
+`aldesk --self-test`.
 
 Qt aborts the process when its platform plugin cannot load, so the self-test runs this in a
 child and reads one JSON line from it.
@@ -29,14 +30,19 @@ def main() -> int:
     from PySide6.QtGui import QFontDatabase
     from PySide6.QtWidgets import QApplication
 
+    from aldesk.ui.app import add_bundled_fonts
+
     app = QApplication.instance() or QApplication(["aldesk-probe"])
+    system_fonts = len(QFontDatabase.families())
+    bundled = add_bundled_fonts()  # as the app does at start
     # Without a usable font every glyph is drawn as the same box: two letters then look alike.
     a, b = _glyph_image("a"), _glyph_image("g")
     result = {
         "qt": qVersion(),
         "pyside": PySide6.__version__,
         "platform": app.platformName(),  # type: ignore[attr-defined]
-        "fonts": len(QFontDatabase.families()),
+        "fonts": system_fonts,
+        "bundled_fonts": bundled,
         "glyphs_distinct": a != b and min(a) < 128,
     }
     print(json.dumps(result))
