@@ -53,7 +53,7 @@ def latest_model(project: Project) -> ModelRow | None:
 
 
 def put_scores(project: Project, version: int, strategy: str, item_ids: np.ndarray,
-               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray, chunk: int = 5000
+               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray, chunk: int = 1000
                ) -> None:
     """Scores of one model version and strategy; `probs` (N, C) stored as float16 blobs.
 
@@ -63,16 +63,18 @@ def put_scores(project: Project, version: int, strategy: str, item_ids: np.ndarr
     """
     order = np.argsort(np.asarray(ranks), kind="stable")
     half = np.asarray(probs, "<f2")
-    rows = [(version, strategy, int(item_ids[k]), float(scores[k]), int(ranks[k]),
-             half[k].tobytes()) for k in order]
+    ids, values, places = (np.asarray(item_ids).tolist(), np.asarray(scores).tolist(),
+                           np.asarray(ranks).tolist())
     with project.transaction() as conn:
         conn.execute("DELETE FROM scores WHERE model_version = ? AND strategy = ?",
                      (version, strategy))
-    for start in range(0, len(rows), chunk):
+    for start in range(0, len(order), chunk):  # rows made per chunk: few objects alive at once
+        rows = [(version, strategy, ids[k], values[k], places[k], half[k].tobytes())
+                for k in order[start:start + chunk].tolist()]
         with project.transaction() as conn:
             conn.executemany(
                 "INSERT INTO scores (model_version, strategy, item_id, score, rank,"
-                " probabilities) VALUES (?, ?, ?, ?, ?, ?)", rows[start:start + chunk])
+                " probabilities) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def ranked_scores(project: Project, version: int, strategy: str, limit: int

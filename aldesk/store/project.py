@@ -20,6 +20,7 @@ from aldesk import __version__
 from aldesk.core.clock import utc_now
 from aldesk.core.errors import InputError, NewerProjectError, NotAProjectError
 from aldesk.store import backup, migrations, schema
+from aldesk.store.gate import gate_for
 from aldesk.store.lock import ProjectLock
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Project:
         self.conn = conn
         self._lock = lock
         self._attached = attached
+        self._gate = gate_for(path)  # this process's writers to the file, a user's action first
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -183,13 +185,14 @@ class Project:
         if self.conn.in_transaction:
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with self._gate.hold(foreground=not self._attached):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def meta(self, key: str) -> str | None:
         return _meta(self.conn, key)
