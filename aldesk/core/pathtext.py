@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import os
 
-_MARK = "\x00"
+ENCODED_MARK = "\x00"
 
 
 def _encodable(text: str) -> bool:
@@ -25,11 +25,11 @@ def _encodable(text: str) -> bool:
 def to_db(name: str) -> str:
     if _encodable(name):
         return name
-    return _MARK + base64.urlsafe_b64encode(os.fsencode(name)).decode("ascii")
+    return ENCODED_MARK + base64.urlsafe_b64encode(os.fsencode(name)).decode("ascii")
 
 
 def from_db(stored: str) -> str:
-    if not stored.startswith(_MARK):
+    if not stored.startswith(ENCODED_MARK):
         return stored
     return os.fsdecode(base64.urlsafe_b64decode(stored[1:].encode("ascii")))
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -416,6 +417,8 @@ class PixelsRepresentation:
 
 
 NAMES = ("efficientnet_lite0", "pixels", "torchscript:PATH")
+_shared: dict[tuple[str | None, int], Representation] = {}
+_shared_lock = threading.Lock()
 
 
 def get_representation(name: str, device: str | None = None,
@@ -425,7 +428,15 @@ def get_representation(name: str, device: str | None = None,
     `image_size` is the model input side (the pixel grid side for "pixels").
     """
     if name == "efficientnet_lite0":
-        return EfficientNetRepresentation(device=device, image_size=image_size or 224)
+        # One instance per setting and process: loading the weights takes a few hundred ms
+        # of interpreter time, and the app asks again for every round of training.
+        key = (device, image_size or 224)
+        with _shared_lock:
+            rep = _shared.get(key)
+            if rep is None:
+                rep = _shared[key] = EfficientNetRepresentation(device=device,
+                                                                image_size=image_size or 224)
+        return rep
     if name == "pixels":
         return PixelsRepresentation(size=image_size or 32)
     if name.startswith("torchscript:"):

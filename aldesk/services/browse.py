@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from aldesk.core.pathtext import from_db, printable
+from aldesk.core.heap import collector_paused
+from aldesk.core.pathtext import ENCODED_MARK, from_db, printable
 from aldesk.core.types import LabelState
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
@@ -21,8 +21,9 @@ from aldesk.store import items as store_items
 FILTERS = ("unlabeled", "labeled", "skipped", "unsure", "disputed", "errors")
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
+    """One item as the lists show it (a tuple: 100k of them build in a tenth of a second)."""
+
     id: int
     source_id: int
     rel_path: str
@@ -43,13 +44,16 @@ class ProjectIndex:
     def _load(self) -> None:
         project = self._project
         self._roots = {s.id: s.root for s in store_items.list_sources(project)}
-        rows = project.conn.execute(
-            "SELECT id, source_id, rel_path, content_key, kind, status, reason, frames"
-            " FROM items ORDER BY id").fetchall()
-        self.rows: dict[int, Row] = {
-            r[0]: Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6], r[7] or 1)
-            for r in rows}
-        self._unusable = {i for i, r in self.rows.items() if r.status != "ok"}
+        with collector_paused():
+            cursor = project.conn.execute(
+                "SELECT id, source_id, rel_path, content_key, kind, status, reason,"
+                " COALESCE(frames, 1) FROM items ORDER BY id")
+            cursor.row_factory = None  # plain tuples, whatever the connection's default
+            self.rows: dict[int, Row] = {r[0]: r for r in map(Row._make, cursor)}
+            for i, r in self.rows.items():  # names stored as bytes: rare, decoded here
+                if r.rel_path.startswith(ENCODED_MARK):
+                    self.rows[i] = r._replace(rel_path=from_db(r.rel_path))
+            self._unusable = {i for i, r in self.rows.items() if r.status != "ok"}
 
     def __len__(self) -> int:
         return len(self.rows)

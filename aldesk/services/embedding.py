@@ -40,29 +40,26 @@ def embed_project(project: Project, rep: Representation, job: Job | None = None,
 
     start = time.perf_counter()
     rep_id = rep.id
-    have = store_emb.cached_keys(project, rep_id)
-    items = [i for i in store_items.list_items(project) if i.status == "ok"]
-    todo_by_key = {}
-    for item in items:
-        if item.content_key not in have:
-            todo_by_key.setdefault(item.content_key, item)
-    todo = list(todo_by_key.values())
-    report = EmbedReport(rep_id, cached=len(items) - len(todo))
-    paths = store_items.item_paths(project)
+    # In SQL, not over a list of every item: on a 100k pool that is all cached this reads
+    # nothing but the few new items (the worker then leaves the interpreter to the window).
+    todo = store_emb.missing_items(project, rep_id)
+    readable = project.conn.execute(
+        "SELECT COUNT(*) FROM items WHERE status = 'ok'").fetchone()[0]
+    report = EmbedReport(rep_id, cached=int(readable) - len(todo))
+    paths = store_items.item_paths(project, [item_id for item_id, _, _ in todo])
     failures: list[tuple[int, str]] = []
 
     def load(i: int) -> np.ndarray:
-        item = todo[i]
+        item_id, _, kind = todo[i]
         try:
-            return render(paths[item.id], item.kind).pixels
+            return render(paths[item_id], kind).pixels
         except UnreadableFile as err:
-            failures.append((item.id, str(err)))
+            failures.append((item_id, str(err)))
             raise
 
     for indices, vectors in embed_items(load, len(todo), rep, job, batch_size=batch_size):
         store_emb.put_vectors(project, rep_id,
-                              [(todo[i].content_key, v) for i, v in zip(indices, vectors,
-                                                                        strict=True)])
+                              [(todo[i][1], v) for i, v in zip(indices, vectors, strict=True)])
         report.embedded += len(indices)
     if failures:
         store_items.set_error(project, failures)
@@ -74,7 +71,11 @@ def embed_project(project: Project, rep: Representation, job: Job | None = None,
 def project_matrix(project: Project, representation: str
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(item ids (N,), embeddings (N, D) float32) of the items that have a vector."""
-    items = [i for i in store_items.list_items(project) if i.status == "ok"]
-    x, found = store_emb.get_vectors(project, representation, [i.content_key for i in items])
-    ids = np.array([i.id for i in items], np.int64)
-    return ids[found], x[found]
+    ids: list[int] = []
+    keys: list[str] = []
+    for item_id, key in project.conn.execute(  # row by row: no 100k tuples alive at once
+            "SELECT id, content_key FROM items WHERE status = 'ok' ORDER BY id"):
+        ids.append(item_id)
+        keys.append(key)
+    x, found = store_emb.get_vectors(project, representation, keys)
+    return np.array(ids, np.int64)[found], x[found]

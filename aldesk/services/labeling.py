@@ -75,6 +75,10 @@ class ActiveTimer:
         self.session_seconds += gap
         self._last = now
 
+    def idle_for(self) -> float:
+        """Seconds since the last input."""
+        return max(0.0, self._clock() - self._last)
+
     def start_item(self) -> None:
         """A new item is on screen: its count starts at zero."""
         self.touch()

@@ -196,23 +196,22 @@ def _votes(probs_m: np.ndarray) -> np.ndarray:
 def _saved_queue(project: Project, version: int, strategy: str, labeled: set[int]
                  ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """The saved ranking of a model version, stream admissions first, labeled items out."""
-    rows = project.conn.execute(
+    rows = project.conn.execute(  # read row by row: no 100k tuples alive at once
         "SELECT item_id, score, strategy FROM scores WHERE model_version = ?"
         " AND strategy IN (?, ?) ORDER BY strategy = ? DESC, rank",
-        (version, strategy, STREAM, STREAM)).fetchall()
+        (version, strategy, STREAM, STREAM))
     ids, scores, admitted, seen = [], [], [], set()
-    for r in rows:
-        item_id = int(r[0])
+    for item_id, score, kind in rows:
         if item_id in labeled or item_id in seen:
             continue
         seen.add(item_id)
         ids.append(item_id)
-        scores.append(float(r[1]))
-        if r[2] == STREAM:
+        scores.append(score)
+        if kind == STREAM:
             admitted.append(item_id)
     # Items the model has not scored yet (new arrivals, decoded since) go last, oldest first.
-    ok = project.conn.execute("SELECT id FROM items WHERE status = 'ok' ORDER BY id").fetchall()
-    rest = [int(r[0]) for r in ok if int(r[0]) not in seen and int(r[0]) not in labeled]
+    ok = project.conn.execute("SELECT id FROM items WHERE status = 'ok' ORDER BY id")
+    rest = [i for (i,) in ok if i not in seen and i not in labeled]
     ids.extend(rest)
     scores.extend([float("nan")] * len(rest))
     return np.array(ids, np.int64), np.array(scores, np.float64), admitted

@@ -35,22 +35,42 @@ def put_vectors(project: Project, representation: str,
 
 def get_vectors(project: Project, representation: str, keys: list[str]
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(matrix (N, D) float32, found (N,) bool) for `keys` in order; missing rows are zero."""
+    """(matrix (N, D) float32, found (N,) bool) for `keys` in order; missing rows are zero.
+
+    Rows are copied into the matrix as they are read: for a 100k-item pool that keeps the
+    Python objects alive at once to one dict of keys (no 100k small arrays for the garbage
+    collector to walk while the window waits for the interpreter)."""
     found = np.zeros(len(keys), bool)
-    vectors: dict[str, np.ndarray] = {}
-    wanted = set(keys)
-    rows = project.conn.execute(
-        "SELECT content_key, dim, vector FROM embeddings WHERE representation = ?",
-        (representation,))
-    dim = 0
-    for key, d, blob in rows:
-        if key in wanted:
-            vectors[key] = np.frombuffer(blob, "<f2", count=d)
-            dim = d
-    out = np.zeros((len(keys), dim), np.float32)
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []  # (index, index of the first item with that key)
     for i, key in enumerate(keys):
-        v = vectors.get(key)
-        if v is not None:
-            out[i] = v
-            found[i] = True
+        j = first.setdefault(key, i)
+        if j != i:
+            repeats.append((i, j))
+    row = project.conn.execute("SELECT dim FROM embeddings WHERE representation = ? LIMIT 1",
+                               (representation,)).fetchone()
+    out = np.zeros((len(keys), 0 if row is None else int(row[0])), np.float32)
+    if row is None:
+        return out, found
+    cursor = project.conn.execute(
+        "SELECT content_key, vector FROM embeddings WHERE representation = ?",
+        (representation,))
+    while batch := cursor.fetchmany(2048):
+        for key, blob in batch:
+            i = first.get(key)
+            if i is not None:
+                out[i] = np.frombuffer(blob, "<f2")
+                found[i] = True
+    for i, j in repeats:
+        out[i], found[i] = out[j], found[j]
     return out, found
+
+
+def missing_items(project: Project, representation: str) -> list[tuple[int, str, str]]:
+    """(item id, content key, kind) of readable items whose content has no vector yet, one
+    per content key, in id order."""
+    rows = project.conn.execute(
+        "SELECT MIN(i.id), i.content_key, i.kind FROM items i WHERE i.status = 'ok' AND NOT"
+        " EXISTS (SELECT 1 FROM embeddings e WHERE e.content_key = i.content_key AND"
+        " e.representation = ?) GROUP BY i.content_key ORDER BY 1", (representation,))
+    return [(int(r[0]), r[1], r[2]) for r in rows]

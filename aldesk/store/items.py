@@ -118,10 +118,20 @@ def items_with_key(project: Project, content_key: str) -> list[Item]:
     return [_item(r) for r in rows]
 
 
-def item_paths(project: Project) -> dict[int, Path]:
-    """item id -> the file's current absolute path (which may no longer exist)."""
+def item_paths(project: Project, item_ids: Iterable[int] | None = None) -> dict[int, Path]:
+    """item id -> the file's current absolute path (which may no longer exist), for every
+    item or for `item_ids`."""
     roots = {s.id: s.root for s in list_sources(project)}
-    rows = project.conn.execute("SELECT id, source_id, rel_path FROM items").fetchall()
+    if item_ids is None:
+        rows = project.conn.execute("SELECT id, source_id, rel_path FROM items").fetchall()
+    else:
+        rows = []
+        wanted = list(item_ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows += project.conn.execute(
+                "SELECT id, source_id, rel_path FROM items WHERE id IN"
+                f" ({','.join('?' * len(chunk))})", chunk).fetchall()
     return {r["id"]: roots[r["source_id"]] / from_db(r["rel_path"]) for r in rows}
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from aldesk.core.errors import AldeskError
 from aldesk.services import projects
+from aldesk.services.warmup import load_libraries
 from aldesk.store import Project
 from aldesk.store import classes as store_classes
 from aldesk.ui import dialogs
@@ -40,7 +41,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.setWindowTitle("aldesk")
         self.resize(1400, 880)
-        self.runner = JobRunner(self)
+        self.runner = JobRunner(self, warmup=load_libraries)
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.start_page = StartPage()

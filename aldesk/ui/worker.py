@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from aldesk.core import heap
 from aldesk.core.errors import AldeskError, Cancelled
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,11 @@ class JobRunner(QObject):
     idle = Signal()  # the queue ran empty
     _outcome = Signal(str, object)  # from the worker: which public signal, with what arguments
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None,
+                 warmup: Callable[[], None] | None = None) -> None:
+        """`warmup` runs first in the worker thread (e.g. importing the libraries jobs use)."""
         super().__init__(parent)
+        self._warmup = warmup
         self._queue: queue.Queue[_Entry | None] = queue.Queue()
         self._lock = threading.Lock()
         self._next_id = 1
@@ -146,6 +150,12 @@ class JobRunner(QObject):
             return self._latest.get(entry.kind) == entry.job_id
 
     def _loop(self) -> None:
+        if self._warmup is not None:
+            try:
+                self._warmup()
+            except Exception:  # the jobs will meet the same problem and report it
+                log.exception("the worker's warm-up failed")
+            heap.settle()
         while True:
             entry = self._queue.get()
             if entry is None:
@@ -156,6 +166,7 @@ class JobRunner(QObject):
             try:
                 self._run(entry)
             finally:
+                heap.settle()  # what the job left alive is exempt from later full walks
                 with self._lock:
                     self.current = None
                     empty = not self._pending

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
+from aldesk.core import heap
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
 from aldesk.ui.class_panel import ClassPanel
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 
 UNCERTAINTY = "uncertainty"
+#: After this long without input (and no job running), the heap is collected in full.
+IDLE_COLLECT_S = 120.0
 
 
 def pool_uncertainty(ranking: Ranking | None) -> tuple[np.ndarray, str]:
@@ -71,7 +74,9 @@ class Workspace(QObject):
         self.stream.watching_changed.connect(status.set_watching)
         self._pace = QTimer(self)  # the labels-per-minute figure moves even while idle
         self._pace.timeout.connect(self.update_status)
+        self._pace.timeout.connect(self._collect_when_idle)
         self._pace.start(15_000)
+        self._collected_at_idle = False
 
     @property
     def project(self) -> Project:
@@ -82,6 +87,7 @@ class Workspace(QObject):
         self.labeling.start()
         self.update_status()
         self.update_dashboard()
+        heap.settle()  # the index and labels live as long as the project: no more full walks
         path = self.state.path
 
         def backup(job: WorkerJob) -> str:
@@ -134,7 +140,16 @@ class Workspace(QObject):
                 f"{arrived} new file(s) in the watched folder; {admitted} queued as "
                 "informative, the rest indexed.", 8000)
 
+    def _collect_when_idle(self) -> None:
+        """Once per idle spell (no input for IDLE_COLLECT_S, no job), a full garbage
+        collection: nobody waits for it then (`core.heap`)."""
+        idle = self.labeling.timer.idle_for() >= IDLE_COLLECT_S and not self.runner.is_busy()
+        if idle and not self._collected_at_idle:
+            heap.full_collect()
+        self._collected_at_idle = idle
+
     def close(self) -> None:
+        heap.thaw()
         self.stream.detach()
         self.training.detach()
         self._pace.stop()
