@@ -12,11 +12,14 @@ Measures, offscreen, with the real window and the real jobs:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,30 +39,103 @@ def _percentiles(gaps: list[float]) -> dict[str, float]:
 
 
 class StallMeter:
-    """How late a 5 ms timer fires in the UI thread (0 when the loop is free)."""
+    """How late a 5 ms timer fires in the UI thread (0 when the loop is free).
 
-    def __init__(self) -> None:
+    With `trace`, each stall over TRACE_MS is reported with the UI thread's own CPU time during
+    it (computing) versus the rest (waiting: for the GIL, a lock, the disk) and the UI thread's
+    Python stacks sampled by a watcher thread while it lasted."""
+
+    TRACE_MS = 40.0
+
+    def __init__(self, trace: bool = False) -> None:
         from PySide6.QtCore import QTimer
 
         self.gaps: list[float] = []
+        self.stalls: list[dict[str, Any]] = []
+        self.gc_pauses: list[tuple[float, int, str]] = []
+        self._gc_start = 0.0
+        self.trace = trace
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self._samples: list[str] = []
+        self._watching = False
+        self._main = threading.get_ident()
         self._timer = QTimer()
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(max(0.0, now - self._last - TICK_MS / 1000.0))
-        self._last = now
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap = max(0.0, now - self._last - TICK_MS / 1000.0)
+        self.gaps.append(gap)
+        if self.trace and gap * 1000 > self.TRACE_MS:
+            samples, self._samples = self._samples, []
+            self.stalls.append({"ms": round(gap * 1000, 1),
+                                "ui_cpu_ms": round((cpu - self._last_cpu) * 1000, 1),
+                                "stacks": _most_common(samples)})
+        elif self._samples:
+            self._samples = []
+        self._last, self._last_cpu = now, cpu
+
+    def _watch(self) -> None:
+        while self._watching:
+            time.sleep(0.01)
+            if (time.perf_counter() - self._last) * 1000 > self.TRACE_MS / 2:
+                mine = threading.get_ident()
+                for ident, frame in sys._current_frames().items():
+                    if ident == self._main:
+                        self._samples.append("UI " + _stack(frame))
+                    elif ident != mine:
+                        top = _stack(frame, 5)
+                        if not any(w in top.split(" < ")[0] for w in _IDLE):
+                            self._samples.append("other " + top)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._gc_start) * 1000
+        if ms > 10:
+            self.gc_pauses.append((round(ms, 1), info["generation"],
+                                   threading.current_thread().name))
 
     def start(self) -> None:
-        self.gaps = []
-        self._last = time.perf_counter()
+        self.gaps, self.stalls, self.gc_pauses = [], [], []
+        if self.trace and self._gc not in gc.callbacks:
+            gc.callbacks.append(self._gc)
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self._timer.start()
+        if self.trace and not self._watching:
+            self._watching = True
+            threading.Thread(target=self._watch, name="stall-watch", daemon=True).start()
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> dict[str, Any]:
         self._timer.stop()
-        return _percentiles(self.gaps)
+        self._watching = False
+        out: dict[str, Any] = dict(_percentiles(self.gaps))
+        if self.trace:
+            out["stalls"] = sorted(self.stalls, key=lambda s: -s["ms"])[:12]
+            pauses = sorted(self.gc_pauses, reverse=True)
+            out["gc_pauses_over_10ms"] = {"count": len(pauses), "longest": pauses[:8]}
+        return out
+
+
+_IDLE = ("threading:wait", "queue:get", "thread:_worker", "selectors:select")
+
+
+def _stack(frame: Any, depth: int = 8) -> str:
+    parts = []
+    while frame is not None and len(parts) < depth:
+        code = frame.f_code
+        parts.append(f"{Path(code.co_filename).stem}:{code.co_name}:{frame.f_lineno}")
+        frame = frame.f_back
+    return " < ".join(parts)
+
+
+def _most_common(samples: list[str], n: int = 6) -> list[str]:
+    from collections import Counter
+
+    return [f"{k}x {s}" for s, k in Counter(samples).most_common(n)]
 
 
 def _spin_until(cond: Any, timeout_s: float) -> bool:
@@ -154,34 +230,38 @@ def _window() -> Any:
     return w
 
 
-def measure_jobs(small: Path, big: Path) -> dict[str, Any]:
+def measure_jobs(small: Path | None, big: Path | None, trace: bool = False) -> dict[str, Any]:
     """Stall while embedding (small project, cold) and while training + scoring (big)."""
     w = _window()
     failures: list[str] = []
     w.runner.failed.connect(lambda _i, kind, message, details: failures.append(
         f"{kind}: {message}\n{details}"))
-    meter = StallMeter()
+    meter = StallMeter(trace)
     out: dict[str, Any] = {"failures": failures}
-    meter.start()
-    t = time.perf_counter()
-    w.open_project(small)  # cold: embeds every item, then the cold-start ranking
-    _spin_until(lambda: not w.runner.is_busy(), 3600)
-    out["embed"] = {**meter.stop(), "seconds": round(time.perf_counter() - t, 1),
-                    "items": len(w.workspace.state.index)}
-    w.close_project()
-    meter.start()
-    t = time.perf_counter()
-    w.open_project(big)  # labels newer than any model: train + score the 100k pool
-    _spin_until(lambda: not w.runner.is_busy(), 3600)
-    ws = w.workspace
-    out["train_and_score_100k"] = {**meter.stop(), "seconds": round(time.perf_counter() - t, 1),
-                                   "items": len(ws.state.index),
-                                   "model_version": None if ws.state.ranking is None
-                                   else ws.state.ranking.model_version}
-    if ws.state.ranking is None or ws.state.ranking.model_version is None:
-        raise SystemExit("the round on the big project did not finish: "
-                         + "; ".join(failures or ["no failure reported"]))
-    out["next_image"] = measure_next_image(w, meter)
+    if small is not None:
+        meter.start()
+        t = time.perf_counter()
+        w.open_project(small)  # cold: embeds every item, then the cold-start ranking
+        _spin_until(lambda: not w.runner.is_busy(), 3600)
+        out["embed"] = {**meter.stop(), "seconds": round(time.perf_counter() - t, 1),
+                        "items": len(w.workspace.state.index)}
+        w.close_project()
+    if big is not None:
+        t = time.perf_counter()
+        w.open_project(big)  # labels newer than any model: train + score the 100k pool
+        opened = time.perf_counter() - t  # the UI thread reads the index: reported apart
+        meter.start()
+        _spin_until(lambda: not w.runner.is_busy(), 3600)
+        ws = w.workspace
+        out["train_and_score_100k"] = {**meter.stop(), "open_ms": round(opened * 1000),
+                                       "seconds": round(time.perf_counter() - t, 1),
+                                       "items": len(ws.state.index),
+                                       "model_version": None if ws.state.ranking is None
+                                       else ws.state.ranking.model_version}
+        if ws.state.ranking is None or ws.state.ranking.model_version is None:
+            raise SystemExit("the round on the big project did not finish: "
+                             + "; ".join(failures or ["no failure reported"]))
+        out["next_image"] = measure_next_image(w, meter)
     w.close()
     return out
 
@@ -253,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=100_000, help="items in the big project")
     parser.add_argument("--work", type=Path, help="folder for the generated data (kept)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--only", choices=["startup", "embed", "pool"], action="append",
+                        help="measure only this part (repeatable; default: all)")
+    parser.add_argument("--trace", action="store_true",
+                        help="report each stall over 40 ms with the UI thread's stacks")
     parser.add_argument("--startup-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.startup_child:
@@ -264,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     if not photos.exists():
         print(f"writing {args.items} photos to {photos}", file=sys.stderr)
         make_photos(photos, args.items)
+    parts = set(args.only or ["startup", "embed", "pool"])
     small, big = work / "embed.aldesk", work / "pool.aldesk"
     for p in (small, big):
         for leftover in (p, *p.parent.glob(p.name + "-*")):
@@ -277,10 +362,19 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
                          "('representation', 'efficientnet_lite0')")
         sync_folder(project, photos)
-    print(f"generating the {args.pool:,}-item project", file=sys.stderr)
-    make_big_project(big, photos, args.pool)
-    result = {"machine": _machine(), "startup": measure_startup(big),
-              **measure_jobs(small, big)}
+    # The generated pool is kept in the work folder; every run starts from a fresh copy of it.
+    pristine = work / f"pool-{args.pool}.pristine"
+    if not pristine.exists():
+        print(f"generating the {args.pool:,}-item project", file=sys.stderr)
+        make_big_project(work / "pool-new.aldesk", photos, args.pool)
+        (work / "pool-new.aldesk").rename(pristine)
+    shutil.copyfile(pristine, big)
+    result: dict[str, Any] = {"machine": _machine()}
+    if "startup" in parts:
+        result["startup"] = measure_startup(big)
+        shutil.copyfile(pristine, big)  # whatever the child's worker wrote is not measured on
+    result.update(measure_jobs(small if "embed" in parts else None,
+                               big if "pool" in parts else None, trace=args.trace))
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
