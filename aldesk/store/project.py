@@ -9,6 +9,7 @@ lock and see a consistent snapshot while a writer works.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 PROJECT_SUFFIX = ".aldesk"
 LABEL_MODES = ("single", "multi")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class OutdatedProjectError(InputError):
@@ -63,7 +63,6 @@ class Project:
         self.conn = conn
         self._lock = lock
         self._attached = attached
-        self._gate = gate_for(path)  # this process's writers to the file, a user's action first
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -185,7 +184,8 @@ class Project:
         if self.conn.in_transaction:
             yield self.conn
             return
-        with self._gate.hold(foreground=not self._attached):
+        # This process's (and its compute process's) writers to the file: a user's action first.
+        with gate_for(self.path).hold(foreground=not self._attached):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -242,13 +242,12 @@ def _check_is_sqlite(path: Path) -> None:
         raise InputError(f"{path} does not exist")
     if not path.is_file():
         raise NotAProjectError(f"{path} is not an aldesk project file")
-    try:
-        with path.open("rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
-    except OSError as err:
-        raise InputError(f"cannot read {path}: {err.strerror}") from err
-    if head != _SQLITE_MAGIC:
-        raise NotAProjectError(f"{path} is not an aldesk project file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"cannot read {path}: permission denied")
+    # The header is left to SQLite (`_schema_version` says "not an aldesk project file").
+    # Opening and closing the file here would drop every POSIX lock this process holds on it,
+    # and another process's connection could then delete the WAL that this one still uses
+    # (sqlite.org/howtocorrupt.html, 2.2).
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:
