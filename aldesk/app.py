@@ -19,6 +19,10 @@ def _is_command(arg: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):  # a bundle: its compute process is this executable too
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == [QT_PROBE]:
         from aldesk.ui.probe import main as probe

@@ -2,12 +2,14 @@
 
 A full collection walks every tracked object and holds the interpreter meanwhile, in whichever
 thread triggered it. With a 100k-item project open (its index, labels, torch and scikit-learn
-loaded) that is 150-250 ms on two cores, and it came from the worker's allocations while the
-window waited: the longest event-loop stalls `aldesk bench ui --trace` found.
+loaded) that took 150-250 ms on two cores, triggered by the worker's allocations while the
+window waited: the longest event-loop stalls `aldesk bench ui --trace` found. (Training and
+scoring have since moved to a compute process, `services.compute`, which uses the same remedies;
+the window's process still builds its index and runs the lighter jobs.)
 
 Two remedies, both cheap: build big long-lived structures with the collector paused, and move
-what has survived into the permanent generation (`gc.freeze`) once it is built and whenever the
-worker finishes a job, so later collections walk only what is new. Garbage frozen with the
+what has survived into the permanent generation (`gc.freeze`) once it is built and whenever a
+job finishes, so later collections walk only what is new. Garbage frozen with the
 survivors is reclaimed by `full_collect` while the user is idle, and `thaw` returns everything
 to the collector when a project closes.
 """

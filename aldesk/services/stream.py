@@ -40,6 +40,14 @@ def new_selector(project: Project, budget: float) -> StreamSelector:
     return StreamSelector(budget=budget, threshold=float(saved) if saved else 0.9)
 
 
+def stream_at(path: Path, folder: Path, selector: StreamSelector, job: Job | None = None
+              ) -> tuple[StreamReport, StreamSelector]:
+    """`stream_once` on the project at `path` (open in this process or its parent), with the
+    selector as it stands afterwards: for a caller in another process (`services.compute`)."""
+    with Project.attach(path) as project:
+        return stream_once(project, folder, selector, job), selector
+
+
 def stream_once(project: Project, folder: Path, selector: StreamSelector,
                 job: Job | None = None) -> StreamReport:
     """Take in whatever arrived in `folder` since the last call."""

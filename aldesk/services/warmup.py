@@ -1,8 +1,8 @@
 """Loading what the jobs compute with, once, before the first job needs it.
 
-The app's worker calls `load_libraries` when it starts, so torch and scikit-learn are imported
-while the user looks at the first item, and the heap they build can be exempted from garbage
-collection (`core.heap`) before the first round of training allocates on top of it.
+The app's compute process (`services.compute`) calls `load_libraries` when it starts, so torch and
+scikit-learn are imported while the user looks at the first item, and the heap they build can
+be exempted from garbage collection (`core.heap`) before the first round allocates on top of it.
 """
 
 from __future__ import annotations

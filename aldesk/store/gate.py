@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,70 @@ class WriteGate:
                 self._cond.notify_all()
 
 
+#: The longest a writer waits for a gate shared with another process before it goes on
+#: without it (that process may have died holding it; SQLite's own locking still holds).
+SHARED_MAX_WAIT_S = 2.0
+
+
+class SharedGate:
+    """The same rule across the app and its compute process (`services.compute`): a
+    multiprocessing lock, and a shared count of foreground writers waiting for it."""
+
+    def __init__(self, lock: Any, waiting: Any) -> None:
+        self._lock, self._waiting = lock, waiting
+
+    def _count(self, delta: int) -> None:
+        with self._waiting.get_lock():
+            self._waiting.value += delta
+
+    @contextmanager
+    def hold(self, foreground: bool, what: str = "") -> Iterator[None]:
+        start = time.monotonic()
+        if foreground:
+            self._count(1)
+            try:
+                got = self._lock.acquire(timeout=SHARED_MAX_WAIT_S)
+            finally:
+                self._count(-1)
+        else:
+            while self._waiting.value > 0 and time.monotonic() - start < SHARED_MAX_WAIT_S:
+                time.sleep(0.002)
+            got = self._lock.acquire(timeout=SHARED_MAX_WAIT_S)
+        waited = time.monotonic() - start
+        if not got:
+            log.warning("the project's write gate was not free after %.1f s; writing without "
+                        "it ('%s')", waited, what)
+        elif foreground and waited > SLOW_WAIT_S:
+            log.info("a foreground write waited %.0f ms for the project", waited * 1000)
+        try:
+            yield
+        finally:
+            if got:
+                self._lock.release()
+
+
 _gates: dict[Path, WriteGate] = {}
 _gates_lock = threading.Lock()
+_shared: SharedGate | None = None
 
 
-def gate_for(path: Path) -> WriteGate:
-    """The one gate of the project file at `path` in this process."""
+def share(lock: Any, waiting: Any) -> None:
+    """From now on every project in this process uses the gate made of `lock` and `waiting`
+    (a multiprocessing Lock and Value('i')), which another process shares."""
+    global _shared
+    _shared = SharedGate(lock, waiting)
+
+
+def unshare() -> None:
+    global _shared
+    _shared = None
+
+
+def gate_for(path: Path) -> WriteGate | SharedGate:
+    """The gate of the project file at `path`: the shared one when there is one, else this
+    process's own for that file."""
+    if _shared is not None:
+        return _shared
     key = path.resolve()
     with _gates_lock:
         gate = _gates.get(key)

@@ -302,8 +302,10 @@ def measure_startup(big: Path) -> dict[str, Any]:
     """Launch to usable (first item shown) for the big project, in a fresh process."""
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     launched = time.time()  # wall clock: the child reports in the same clock
-    done = subprocess.run([sys.executable, "-m", "aldesk", "bench", "ui", "--startup-child",
-                           str(big)], capture_output=True, text=True, env=env, timeout=300)
+    aldesk = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m",
+                                                                      "aldesk"]
+    done = subprocess.run([*aldesk, "bench", "ui", "--startup-child", str(big)],
+                          capture_output=True, text=True, env=env, timeout=300)
     try:
         child = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from aldesk.core.errors import AldeskError
 from aldesk.services import projects
-from aldesk.services.warmup import load_libraries
+from aldesk.services.compute import ComputeProcess
 from aldesk.store import Project
 from aldesk.store import classes as store_classes
 from aldesk.ui import dialogs
@@ -41,7 +41,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.setWindowTitle("aldesk")
         self.resize(1400, 880)
-        self.runner = JobRunner(self, warmup=load_libraries)
+        self.runner = JobRunner(self)
+        self.compute = ComputeProcess()  # training and scoring run there, not in this process
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.start_page = StartPage()
@@ -191,7 +192,8 @@ class MainWindow(QMainWindow):
         except AldeskError as err:
             QMessageBox.warning(self, "aldesk", str(err))
             return False
-        self._install(Workspace(project, self.runner, self.status, self.settings, self))
+        self._install(Workspace(project, self.runner, self.compute, self.status, self.settings,
+                                self))
         return True
 
     def _install(self, ws: Workspace) -> None:
@@ -259,13 +261,14 @@ class MainWindow(QMainWindow):
         except AldeskError as err:
             QMessageBox.warning(self, "aldesk", str(err))
             return
-        self._install(Workspace(project, self.runner, self.status, self.settings, self))
+        self._install(Workspace(project, self.runner, self.compute, self.status, self.settings,
+                                self))
 
     def open_demo(self) -> None:
         from aldesk.services.demo import demo_project
 
         self.runner.submit("demo", "Preparing the demo project",
-                           lambda job: demo_project(job))
+                           lambda job: self.compute.run(demo_project, job))
 
     def _scan(self, folders: list[Path]) -> None:
         if self.workspace is None:
@@ -365,4 +368,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_project()
         self.runner.shutdown()
+        self.compute.shutdown()
         super().closeEvent(event)

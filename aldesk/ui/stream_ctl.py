@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from aldesk.al.stream import StreamSelector
-from aldesk.services.stream import StreamReport, new_selector, stream_once
-from aldesk.store import Project
+from aldesk.services.compute import ComputeProcess
+from aldesk.services.stream import StreamReport, new_selector, stream_at
 from aldesk.ui.state import ProjectState
 from aldesk.ui.training import TrainingController
 from aldesk.ui.worker import JobRunner, WorkerJob
@@ -23,10 +23,11 @@ class StreamController(QObject):
     report = Signal(object)  # StreamReport
     watching_changed = Signal(object)  # folder or None
 
-    def __init__(self, state: ProjectState, runner: JobRunner, training: TrainingController,
-                 interval_s: float = 3.0) -> None:
+    def __init__(self, state: ProjectState, runner: JobRunner, compute: ComputeProcess,
+                 training: TrainingController, interval_s: float = 3.0) -> None:
         super().__init__()
         self.state, self.runner, self.training = state, runner, training
+        self.compute = compute
         self.folder: Path | None = None
         self.budget = DEFAULT_BUDGET
         self._selector: StreamSelector | None = None
@@ -63,9 +64,9 @@ class StreamController(QObject):
         self._busy = True
         path, folder, selector = self.state.path, self.folder, self._selector
 
-        def run(job: WorkerJob) -> StreamReport:
-            with Project.attach(path) as project:
-                return stream_once(project, folder, selector, job)
+        def run(job: WorkerJob) -> tuple[StreamReport, StreamSelector]:
+            return self.compute.run(stream_at, job, path=path, folder=folder,
+                                    selector=selector)
 
         self.runner.submit(KIND, f"Watching {folder.name}", run)
 
@@ -73,6 +74,8 @@ class StreamController(QObject):
         if kind != KIND:
             return
         self._busy = False
+        if isinstance(result, tuple) and len(result) == 2:
+            result, self._selector = result  # the selector's budget as the compute left it
         if isinstance(result, StreamReport):
             self.report.emit(result)
             if result.arrived:

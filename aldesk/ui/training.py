@@ -2,7 +2,8 @@
 
 Triggers (the desktop-app issue): a project opens with labels newer than its model; Ctrl+R; and
 every `retrain_every` new labels in the background. Each submits one "rank" job to the worker
-(a newer one supersedes an older one); its `Ranking` replaces the queue ahead of the user.
+(a newer one supersedes an older one), which trains and ranks in the compute process
+(`services.compute`); its `Ranking` replaces the queue ahead of the user.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from aldesk.services.compute import ComputeProcess
 from aldesk.services.ranking import Ranking, compute_ranking
 from aldesk.ui.settings import Settings
 from aldesk.ui.state import ProjectState
@@ -24,9 +26,11 @@ KIND = "rank"
 class TrainingController(QObject):
     ranked = Signal(object)  # the Ranking that was applied
 
-    def __init__(self, state: ProjectState, runner: JobRunner, settings: Settings) -> None:
+    def __init__(self, state: ProjectState, runner: JobRunner, compute: ComputeProcess,
+                 settings: Settings) -> None:
         super().__init__()
         self.state, self.runner, self.settings = state, runner, settings
+        self.compute = compute
         self.since_submit = 0
         self.job_id: int | None = None
         self._retraining: int | None = None  # id of a queued or running retrain
@@ -73,8 +77,8 @@ class TrainingController(QObject):
         if why:
             title += f" ({why})"
 
-        def run(job: WorkerJob) -> Ranking:
-            return compute_ranking(path, retrain=retrain, job=job)
+        def run(job: WorkerJob) -> Ranking:  # in the compute process: the window keeps the GIL
+            return self.compute.run(compute_ranking, job, path=path, retrain=retrain)
 
         self.job_id = self.runner.submit(KIND, title, run)
         self._retraining = self.job_id if retrain else None

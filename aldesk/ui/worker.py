@@ -88,11 +88,8 @@ class JobRunner(QObject):
     idle = Signal()  # the queue ran empty
     _outcome = Signal(str, object)  # from the worker: which public signal, with what arguments
 
-    def __init__(self, parent: QObject | None = None,
-                 warmup: Callable[[], None] | None = None) -> None:
-        """`warmup` runs first in the worker thread (e.g. importing the libraries jobs use)."""
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._warmup = warmup
         self._queue: queue.Queue[_Entry | None] = queue.Queue()
         self._lock = threading.Lock()
         self._next_id = 1
@@ -150,12 +147,6 @@ class JobRunner(QObject):
             return self._latest.get(entry.kind) == entry.job_id
 
     def _loop(self) -> None:
-        if self._warmup is not None:
-            try:
-                self._warmup()
-            except Exception:  # the jobs will meet the same problem and report it
-                log.exception("the worker's warm-up failed")
-            heap.settle()
         while True:
             entry = self._queue.get()
             if entry is None:

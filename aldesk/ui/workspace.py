@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
 from aldesk.core import heap
+from aldesk.services.compute import ComputeProcess
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
 from aldesk.ui.class_panel import ClassPanel
@@ -48,10 +49,11 @@ def pool_uncertainty(ranking: Ranking | None) -> tuple[np.ndarray, str]:
 
 
 class Workspace(QObject):
-    def __init__(self, project: Project, runner: JobRunner, status: StatusBar,
-                 settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, project: Project, runner: JobRunner, compute: ComputeProcess,
+                 status: StatusBar, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner, self.status, self.settings = runner, status, settings
+        self.compute = compute
         self.state = ProjectState(project, self)
         self.loader = ImageLoader(parent=self)
         self.viewer = ViewerPanel()
@@ -61,8 +63,8 @@ class Workspace(QObject):
         self.meta = MetadataPanel()
         self.labeling = LabelingController(self.state, self.loader, self.viewer, self.classes,
                                            self.queue, self.meta, settings)
-        self.training = TrainingController(self.state, runner, settings)
-        self.stream = StreamController(self.state, runner, self.training)
+        self.training = TrainingController(self.state, runner, compute, settings)
+        self.stream = StreamController(self.state, runner, compute, self.training)
         self.labeling.labeled.connect(self.training.label_added)
         self.labeling.labeled.connect(self.update_status)
         self.labeling.message.connect(lambda text: status.showMessage(text, 6000))
@@ -84,6 +86,7 @@ class Workspace(QObject):
 
     def start(self) -> None:
         """The window is up: show the first item, then let the worker catch up."""
+        self.compute.start()  # it imports torch while the first item is looked at
         self.labeling.start()
         self.update_status()
         self.update_dashboard()
