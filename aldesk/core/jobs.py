@@ -28,14 +28,18 @@ class Job(Protocol):
 
 
 class LocalJob:
-    """A job handle for code that runs in the caller's thread (CLI, tests).
+    """A job handle for code that runs in the caller's thread (CLI, tests), and the base of the
+    app's worker and compute-process handles.
 
-    `cancel()` may be called from any thread. Progress goes to `on_progress` when given.
+    `cancel()` may be called from any thread. Progress goes to `on_progress` when given, at
+    most `max_hz` times a second when set (the final `done == total` always goes through).
     """
 
-    def __init__(self, on_progress: object = None) -> None:
+    def __init__(self, on_progress: object = None, max_hz: float | None = None) -> None:
         self._cancel = threading.Event()
         self._on_progress = on_progress
+        self._min_gap = 0.0 if not max_hz else 1.0 / max_hz
+        self._last_sent = 0.0
         self.last: tuple[int, int | None, str] | None = None
 
     @property
@@ -47,8 +51,15 @@ class LocalJob:
 
     def progress(self, done: int, total: int | None, text: str = "") -> None:
         self.last = (done, total, text)
-        if callable(self._on_progress):
-            self._on_progress(done, total, text)
+        if not callable(self._on_progress):
+            return
+        if self._min_gap:
+            now = time.monotonic()
+            final = total is not None and done >= total
+            if not final and now - self._last_sent < self._min_gap:
+                return
+            self._last_sent = now
+        self._on_progress(done, total, text)
 
     def check(self) -> None:
         if self._cancel.is_set():

@@ -28,14 +28,13 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from aldesk.core.errors import AldeskError, Cancelled
-from aldesk.core.jobs import Job
+from aldesk.core.jobs import Job, LocalJob
 
 log = logging.getLogger(__name__)
 
@@ -171,34 +170,6 @@ def _input_error(type_name: str, message: str) -> AldeskError:
 # -- the child ----------------------------------------------------------------------------------
 
 
-class _ChildJob:
-    """The `Job` a function gets in the child: progress goes up the pipe, cancel comes down."""
-
-    def __init__(self, send: Callable[[tuple[Any, ...]], None]) -> None:
-        self.id = 0
-        self._send = send
-        self._cancel = threading.Event()
-        self._last = 0.0
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def check(self) -> None:
-        if self._cancel.is_set():
-            raise Cancelled()
-
-    def progress(self, done: int, total: int | None, text: str = "") -> None:
-        now = time.monotonic()
-        if not (total is not None and done >= total) and now - self._last < 1 / PROGRESS_HZ:
-            return
-        self._last = now
-        self._send(("progress", done, total, text))
-
-
 def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) -> None:
     """The compute process: run calls one at a time until the parent says stop or goes."""
     from aldesk.core import heap
@@ -212,7 +183,7 @@ def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) 
         os.nice(NICENESS)
     pending: list[tuple[str, str, dict[str, Any]]] = []
     arrived = threading.Condition()
-    current: list[_ChildJob] = []
+    current: list[LocalJob] = []
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:
@@ -248,7 +219,7 @@ def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) 
             module, name, kwargs = pending.pop(0)
         if module == "stop":
             return
-        job = _ChildJob(send)
+        job = LocalJob(on_progress=lambda *p: send(("progress", *p)), max_hz=PROGRESS_HZ)
         current[:] = [job]
         try:
             fn = getattr(importlib.import_module(module), name)

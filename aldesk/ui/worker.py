@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from aldesk.core import heap
 from aldesk.core.errors import AldeskError, Cancelled
+from aldesk.core.jobs import LocalJob
 
 log = logging.getLogger(__name__)
 
@@ -29,32 +29,16 @@ log = logging.getLogger(__name__)
 PROGRESS_HZ = 20.0
 
 
-class WorkerJob:
-    """The `core.jobs.Job` handle a job function receives in the worker."""
+class WorkerJob(LocalJob):
+    """The `core.jobs.Job` handle a job function receives in the worker: its progress becomes
+    the runner's `progress` signal, at most PROGRESS_HZ times a second."""
 
     def __init__(self, job_id: int, runner: JobRunner) -> None:
+        super().__init__(on_progress=self._emit, max_hz=PROGRESS_HZ)
         self.id = job_id
         self._runner = runner
-        self._cancel = threading.Event()
-        self._last_emit = 0.0
 
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def check(self) -> None:
-        if self._cancel.is_set():
-            raise Cancelled()
-
-    def progress(self, done: int, total: int | None, text: str = "") -> None:
-        now = time.monotonic()
-        final = total is not None and done >= total
-        if not final and now - self._last_emit < 1.0 / PROGRESS_HZ:
-            return
-        self._last_emit = now
+    def _emit(self, done: int, total: int | None, text: str) -> None:
         self._runner.progress.emit(self.id, int(done), -1 if total is None else int(total),
                                    text)
 

@@ -15,32 +15,18 @@ import compute_jobs
 import pytest
 
 from aldesk.core.errors import Cancelled, InputError
+from aldesk.core.jobs import LocalJob
 from aldesk.services.compute import ComputeError, ComputeProcess
 
 pytestmark = pytest.mark.slow  # each child imports torch: a few seconds
 
 
-class Recorder:
-    """A caller-side job: collects progress, can be cancelled."""
+class Recorder(LocalJob):
+    """A caller-side job that keeps every progress report."""
 
     def __init__(self) -> None:
-        self.id = 1
         self.seen: list[tuple[int, int | None, str]] = []
-        self._cancel = threading.Event()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def check(self) -> None:
-        if self.cancelled:
-            raise Cancelled()
-
-    def progress(self, done: int, total: int | None, text: str = "") -> None:
-        self.seen.append((done, total, text))
+        super().__init__(on_progress=lambda *p: self.seen.append(p))
 
 
 @pytest.fixture(scope="module")
