@@ -54,6 +54,7 @@ class ComputeProcess:
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
         self._lock = threading.Lock()  # one call at a time
+        self._calls = 0  # numbers each call, so a late cancel never reaches the next one
 
     def start(self) -> None:
         """Start the child now (it imports the libraries while nobody waits for it)."""
@@ -82,7 +83,9 @@ class ComputeProcess:
             self._ensure()
             assert self._to_child is not None and self._from_child is not None
             try:
-                self._to_child.send(("call", fn.__module__, fn.__qualname__, kwargs))
+                self._calls += 1
+                self._to_child.send(("call", self._calls, fn.__module__, fn.__qualname__,
+                                     kwargs))
                 return self._wait(job)
             except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as err:
                 code = self._stop_child()
@@ -110,7 +113,7 @@ class ComputeProcess:
                 err.add_note(f"in the compute process:\n{message[2]}")
                 raise err
             if job is not None and job.cancelled and not cancel_sent:
-                self._to_child.send(("cancel",))
+                self._to_child.send(("cancel", self._calls))
                 cancel_sent = True
             if not self._proc.is_alive():
                 raise EOFError("the compute process is gone")
@@ -148,6 +151,9 @@ class ComputeProcess:
             proc.join(1.0)
         self._proc = None
         self._close_pipes()
+        from aldesk.store import gate
+
+        gate.unshare()
 
     @property
     def pid(self) -> int | None:
@@ -181,9 +187,9 @@ def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) 
         # Below the window: on a workstation whose cores the model keeps busy, the scheduler
         # then gives the window the CPU the moment it needs it (a key, a paint, a timer).
         os.nice(NICENESS)
-    pending: list[tuple[str, str, dict[str, Any]]] = []
+    pending: list[tuple[int, str, str, dict[str, Any]]] = []
     arrived = threading.Condition()
-    current: list[LocalJob] = []
+    current: dict[int, LocalJob] = {}  # call number -> its job, while it runs
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:
@@ -198,11 +204,12 @@ def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) 
                 os._exit(0)  # the app is gone: stop at once, mid-job or not
             if message is None:
                 with arrived:
-                    pending.append(("stop", "", {}))
+                    pending.append((0, "stop", "", {}))
                     arrived.notify()
                 continue
             if message[0] == "cancel":
-                for job in list(current):
+                job = current.get(message[1])
+                if job is not None:
                     job.cancel()
                 continue
             with arrived:
@@ -216,11 +223,11 @@ def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) 
         with arrived:
             while not pending:
                 arrived.wait()
-            module, name, kwargs = pending.pop(0)
+            number, module, name, kwargs = pending.pop(0)
         if module == "stop":
             return
         job = LocalJob(on_progress=lambda *p: send(("progress", *p)), max_hz=PROGRESS_HZ)
-        current[:] = [job]
+        current[number] = job
         try:
             fn = getattr(importlib.import_module(module), name)
             result = fn(job=job, **kwargs)

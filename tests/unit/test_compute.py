@@ -129,3 +129,14 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "zombie" in status.read_text())
+
+
+def test_a_late_cancel_of_one_call_does_not_cancel_the_next(compute):
+    compute.run(compute_jobs.add, None, a=1, b=2)
+    finished = compute._calls
+    with compute._lock:  # what run() does, with the previous call's cancel arriving late
+        compute._calls += 1
+        compute._to_child.send(("call", compute._calls, "compute_jobs",
+                                "count_until_cancelled", {"seconds": 0.5}))
+        compute._to_child.send(("cancel", finished))
+        assert compute._wait(None) > 0  # ran to its end, not Cancelled
