@@ -105,3 +105,16 @@ def image_folder(tmp_path: Path) -> Path:
     (root / ".hidden.png").write_bytes(b"not scanned")
     (root / "notes.txt").write_text("not an image")
     return root
+
+
+def selftest_status(report: str) -> dict[str, str]:
+    """{check name: "ok" or "FAIL"} from a self-test report (lines "  ok    NAME  detail")."""
+    from aldesk.cli.selftest import CHECKS
+
+    names = sorted((name for name, _ in CHECKS), key=len, reverse=True)
+    found = {}
+    for line in report.splitlines():
+        name = next((n for n in names if line[8:].startswith(n + " ")), None)
+        if name:
+            found[name] = line[2:6].strip()
+    return found

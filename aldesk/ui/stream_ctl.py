@@ -74,11 +74,10 @@ class StreamController(QObject):
         if kind != KIND:
             return
         self._busy = False
-        if isinstance(result, tuple) and len(result) == 2:
-            result, self._selector = result  # the selector's budget as the compute left it
-        if isinstance(result, StreamReport):
-            self.report.emit(result)
-            if result.arrived:
+        report, self._selector = result  # type: ignore[misc]  # the selector as computed
+        if isinstance(report, StreamReport):
+            self.report.emit(report)
+            if report.arrived:
                 self.state.reload_items()
                 self.training.submit(retrain=False, why="new files arrived")
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import selftest_status
 
 BUNDLE = os.environ.get("ALDESK_BUNDLE", "")
 pytestmark = pytest.mark.skipif(not BUNDLE, reason="set ALDESK_BUNDLE=dist/aldesk/aldesk "
@@ -51,19 +52,6 @@ def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[st
     return done
 
 
-def _status(report: str) -> dict[str, str]:
-    """{check name: "ok" or "FAIL"} from a self-test report (lines "  ok    NAME  detail")."""
-    from aldesk.cli.selftest import CHECKS
-
-    names = sorted((name for name, _ in CHECKS), key=len, reverse=True)
-    found = {}
-    for line in report.splitlines():
-        name = next((n for n in names if line[8:].startswith(n + " ")), None)
-        if name:
-            found[name] = line[2:6].strip()
-    return found
-
-
 def test_runs_offline():
     if not OFFLINE:
         pytest.skip("unshare -n is not allowed here: the bundle tests ran with the network up")
@@ -72,7 +60,7 @@ def test_runs_offline():
 def test_self_test_passes_offline():
     done = ok(run("--self-test"))
     assert "bundled app at" in done.stdout.splitlines()[0]
-    status = _status(done.stdout)
+    status = selftest_status(done.stdout)
     assert set(status.values()) == {"ok"}, done.stdout
     for check in ("torch", "weights", "qt", "font", "images", "dicom rle", "dicom jpeg",
                   "dicom jpeg-lossless", "dicom jpeg-ls", "dicom jpeg2000", "project file"):

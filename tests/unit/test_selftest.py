@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import selftest_status
 
 from aldesk.cli import dicom_checks, selftest
 
@@ -36,8 +37,9 @@ def test_a_corrupt_codestream_fails_its_line_and_the_exit_code(monkeypatch, caps
     code = selftest.run_self_test(dicom_checks.CHECKS)
     out = capsys.readouterr().out
     assert code == 1
-    assert _status(out) == {"dicom rle": "ok", "dicom jpeg": "ok", "dicom jpeg-lossless": "ok",
-                            "dicom jpeg-ls": "FAIL", "dicom jpeg2000": "ok"}
+    assert selftest_status(out) == {"dicom rle": "ok", "dicom jpeg": "ok",
+                                    "dicom jpeg-lossless": "ok", "dicom jpeg-ls": "FAIL",
+                                    "dicom jpeg2000": "ok"}
     assert out.splitlines()[-1] == "1 check(s) failed"
 
 
@@ -63,19 +65,6 @@ def _self_test_child(prelude: str, **env: str) -> subprocess.CompletedProcess[st
                           timeout=240, env=dict(os.environ, **env))
 
 
-def _status(report: str) -> dict[str, str]:
-    """{check name: "ok" or "FAIL"} from a self-test report (lines "  ok    NAME  detail")."""
-    from aldesk.cli.selftest import CHECKS
-
-    names = sorted((name for name, _ in CHECKS), key=len, reverse=True)
-    found = {}
-    for line in report.splitlines():
-        name = next((n for n in names if line[8:].startswith(n + " ")), None)
-        if name:
-            found[name] = line[2:6].strip()
-    return found
-
-
 BROKEN_OPENJPEG = """
 import openjpeg
 
@@ -90,7 +79,7 @@ def test_a_broken_decoder_fails_its_line_and_the_whole_self_test():
     done = _self_test_child(BROKEN_OPENJPEG)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    failed = {k for k, v in _status(done.stdout).items() if v == "FAIL"}
+    failed = {k for k, v in selftest_status(done.stdout).items() if v == "FAIL"}
     assert failed == {"dicom jpeg2000"}
     assert "simulated broken JPEG 2000 decoder" in done.stdout
     assert done.stdout.strip().endswith("1 check(s) failed")
@@ -99,8 +88,8 @@ def test_a_broken_decoder_fails_its_line_and_the_whole_self_test():
 def test_the_whole_self_test_passes_here():
     done = _self_test_child("")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert set(_status(done.stdout).values()) == {"ok"}
-    assert len(_status(done.stdout)) == len(selftest.CHECKS)
+    assert set(selftest_status(done.stdout).values()) == {"ok"}
+    assert len(selftest_status(done.stdout)) == len(selftest.CHECKS)
 
 
 def test_the_bundled_font_draws_text_where_the_system_has_no_fonts(tmp_path):
