@@ -26,7 +26,7 @@ from aldesk.io.display import (
     scale_to_uint8,
     to_uint8,
 )
-from aldesk.io.rewindow import compact_values
+from aldesk.io.rewindow import compact_values, rewindow
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 GREY = ("MONOCHROME1", "MONOCHROME2")
@@ -205,19 +205,21 @@ def display_frame(ds: Any, values: np.ndarray, frame: int, frames: int,
         real = modality_values(ds, values, frame)
         lut = _voi_lut(ds)
         default = file_window(ds, frame)
+        invert = photometric == "MONOCHROME1"
+        compact = compact_values(real)
         if window is None and lut is not None:
             first, table, bits = lut
             unit = apply_lut(real, first, table).astype(np.float64) / float(2**bits - 1)
-            used, voi = None, True
-        else:
-            default = default or auto_window(real)
-            used, voi = window or default, False
-            unit = apply_window(real, used)
-        invert = photometric == "MONOCHROME1"
-        if invert:
-            unit = 1.0 - unit
-        return DicomFrame(to_uint8(unit), frames, used, default, voi, modality,
-                          compact_values(real), invert)
+            if invert:
+                unit = 1.0 - unit
+            return DicomFrame(to_uint8(unit), frames, None, default, True, modality, compact,
+                              invert)
+        default = default or auto_window(real)
+        used = window or default
+        # Through a table over the integer values when they are integers: the same pixels as
+        # windowing each one (io.rewindow), in a fraction of the time.
+        return DicomFrame(rewindow(compact, used, invert), frames, used, default, False,
+                          modality, compact, invert)
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 

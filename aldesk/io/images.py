@@ -44,13 +44,17 @@ def _open(path: Path):  # noqa: ANN202 - PIL.Image.Image, imported lazily
         raise UnreadableFile(f"cannot open: {err.strerror or err}") from err
 
 
+def _orientation(im) -> int:  # noqa: ANN001
+    """The EXIF orientation (1 = as stored)."""
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:  # a damaged EXIF block must not stop the image
+        return 1
+
+
 def _oriented_size(im) -> tuple[int, int]:  # noqa: ANN001
     w, h = im.size
-    try:
-        orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # a damaged EXIF block must not stop the image
-        orientation = 1
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
 
 
 def read_image_header(path: Path) -> ImageHeader:
@@ -97,7 +101,8 @@ def load_image_frame(path: Path, frame: int, window: Window | None, max_pixels: 
             raise UnreadableFile(f"frame {frame} does not exist (the image has {frames})")
         try:
             im.seek(frame)
-            im = ImageOps.exif_transpose(im) or im
+            if _orientation(im) != 1:  # exif_transpose copies even an upright image
+                im = ImageOps.exif_transpose(im) or im
             im.load()
         except (OSError, ValueError, SyntaxError, EOFError) as err:
             raise UnreadableFile(f"damaged image data: {err}") from err
@@ -117,9 +122,9 @@ def load_image_frame(path: Path, frame: int, window: Window | None, max_pixels: 
             im = im.convert("RGBA")
             black = Image.new("RGBA", im.size, (0, 0, 0, 255))
             im = Image.alpha_composite(black, im).convert("RGB")
-        values = np.asarray(im)
+        values = np.asarray(im)  # its own buffer (read-only): no copy needed
         if values.dtype != np.uint8:
             raise UnreadableFile(f"unsupported image mode {im.mode}")
         if window is not None:
             return ImageFrame(to_uint8(apply_window(values, window)), frames, window, None)
-        return ImageFrame(values.copy(), frames, None, None)
+        return ImageFrame(values, frames, None, None)
