@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
 
 from aldesk.core.types import ClassInfo
 
+#: After the name of the class the committee suggests, when the button has room for it.
+SUGGESTED = "  ← suggested"
+
 
 class ClassButton(QPushButton):
     """`[key] name` with a colour swatch and a probability bar; right-click for edits."""
@@ -83,10 +86,13 @@ class ClassButton(QPushButton):
             if self.votes is not None and self.members:
                 right = f"{self.votes}/{self.members}  {right}"
         text_rect = QRect(r.left() + 50, r.top(), r.width() - 60, r.height() - 4)
-        name = self.fontMetrics().elidedText(
-            self.cls.name + ("  ← suggested" if self.suggested else ""),
-            Qt.TextElideMode.ElideRight, text_rect.width() - 80)
-        p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, name)
+        metrics = p.fontMetrics()  # the painter's font: bold text is wider
+        room = text_rect.width() - (metrics.horizontalAdvance(right) + 12 if right else 0)
+        name = self.cls.name
+        if self.suggested and metrics.horizontalAdvance(name + SUGGESTED) <= room:
+            name += SUGGESTED  # when there is no room, bold and the Accept button say it
+        p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter,
+                   metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(room, 0)))
         p.setPen(QColor("#bdbdbd"))
         p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
         p.end()

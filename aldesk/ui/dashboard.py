@@ -87,8 +87,10 @@ class Dashboard(QWidget):
             x0, x1 = max(lo - pad, 0), hi + pad
         y0 = min([0.0, *(k for _, k in agr)])
         self.curve_view.setRange(xRange=(x0, x1), yRange=(y0 - 0.03, 1.03), padding=0)
+        # the note keeps clear of the one point there may be: above it, or below a high one
+        high = any(y > 0.6 for _, y in acc + agr)
         self._show_note(self.curve_note, CURVE_NOTE if len(points) < 2 else "",
-                        (x0 + x1) / 2, (y0 + 1.0) / 2)
+                        (x0 + x1) / 2, y0 + (1.0 - y0) * (0.3 if high else 0.8))
 
     def set_class_counts(self, counts: list[tuple[str, int, str]]) -> None:
         """One bar per class: (class name, labeled count, colour as '#rrggbb')."""
