@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from aldesk.core.errors import Cancelled
+from aldesk.core.idindex import IdIndex
 from aldesk.core.jobs import Job
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
@@ -46,20 +47,28 @@ class Ranking:
     seconds: float = 0.0
     uncertainty: np.ndarray | None = None  # (len(queue),) 1 - margin of the mean probs, or NaN
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_row", {int(i): k for k, i in enumerate(self.predicted_ids)})
-        object.__setattr__(self, "_rank", {int(i): k for k, i in enumerate(self.queue)})
+    def _index(self, name: str, ids: np.ndarray) -> IdIndex:
+        """Built on first use and never pickled: a ranking crosses from the compute process
+        to the window as arrays only."""
+        index = self.__dict__.get(name)
+        if index is None:
+            index = IdIndex(ids)
+            object.__setattr__(self, name, index)
+        return index
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def prediction(self, item_id: int) -> tuple[np.ndarray, np.ndarray] | None:
         """(probabilities (C,), votes (C,)) for an item, or None without a committee."""
-        k = self._row.get(item_id)  # type: ignore[attr-defined]
-        if k is None or self.probs is None or self.votes is None:
+        if self.probs is None or self.votes is None:
             return None
-        return self.probs[k], self.votes[k]
+        k = self._index("_rows", self.predicted_ids).get(item_id)
+        return None if k is None else (self.probs[k], self.votes[k])
 
     def rank_of(self, item_id: int) -> tuple[int, float] | None:
         """(rank from 0, score) of a queued item."""
-        k = self._rank.get(item_id)  # type: ignore[attr-defined]
+        k = self._index("_ranks", self.queue).get(item_id)
         return None if k is None else (k, float(self.scores[k]))
 
     def disputed(self, labels: dict[int, int]) -> list[tuple[int, float]]:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aldesk.core.idindex import IdIndex
 from aldesk.services.browse import FILTERS
 from aldesk.ui.loader import ImageLoader
 from aldesk.ui.state import ProjectState
@@ -51,14 +52,14 @@ class QueueModel(QAbstractListModel):
         self.state = state
         self.loader = loader
         self.ids: list[int] = []
-        self._row_of: dict[int, int] = {}
+        self._row_of = IdIndex([])
         self._thumbs: OrderedDict[int, QPixmap | None] = OrderedDict()
         loader.thumbnail_ready.connect(self._thumbnail_ready)
 
     def set_ids(self, ids: list[int]) -> None:
         self.beginResetModel()
         self.ids = list(ids)
-        self._row_of = {i: k for k, i in enumerate(self.ids)}
+        self._row_of = IdIndex(self.ids)
         self.endResetModel()
 
     def row_of(self, item_id: int) -> int | None:
