@@ -274,7 +274,17 @@ def measure_next_image(w: Any, meter: StallMeter, labels: int = 40, pace_s: floa
     ws = w.workspace
     names = {c.name: c.id for c in ws.state.classes}
     ws.training.retrain()  # keep the worker busy meanwhile
-    times, stalls = [], []
+    times, stalls, commits = [], [], []
+    push = ws.labeling.undo_stack.push
+
+    def timed_push(command: Any) -> Any:  # the label's durable commit, timed apart
+        t0 = time.perf_counter()
+        try:
+            return push(command)
+        finally:
+            commits.append(time.perf_counter() - t0)
+
+    ws.labeling.undo_stack.push = timed_push
     meter.start()
     for _ in range(labels):
         item = ws.labeling.current
@@ -290,9 +300,14 @@ def measure_next_image(w: Any, meter: StallMeter, labels: int = 40, pace_s: floa
         times.append(time.perf_counter() - t)
         _spin_until(lambda: False, pace_s)  # a labeler's pace: look, decide
     stalls.append(meter.stop())
-    a = np.asarray(times) * 1000
+    ws.labeling.undo_stack.push = push
+    a, c = np.asarray(times) * 1000, np.asarray(commits) * 1000
     return {"labels": len(times), "p50_ms": round(float(np.percentile(a, 50)), 1),
             "p99_ms": round(float(np.percentile(a, 99)), 1), "max_ms": round(float(a.max()), 1),
+            "commit_p50_ms": round(float(np.percentile(c, 50)), 1),
+            "commit_max_ms": round(float(c.max()), 1),
+            "all_ms": [round(float(v), 1) for v in a],
+            "commit_all_ms": [round(float(v), 1) for v in c],
             "stall_while_labeling": stalls[0]}
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 # pyqtgraph picks whichever Qt binding it finds first; aldesk ships only PySide6.
@@ -26,6 +26,8 @@ CURVE_NOTE = "The curve appears after the second model version."
 
 class Dashboard(QWidget):
     """Three read-only plots that follow the widget's palette (dark or light)."""
+
+    shown = Signal()  # the dashboard came into view (its owner refreshes it then)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +70,10 @@ class Dashboard(QWidget):
         layout.addWidget(self.score_view, 1, 1)
         self._apply_palette()
         self.clear()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.shown.emit()
 
     # -- public API --------------------------------------------------------------------------
 

@@ -71,6 +71,9 @@ class Workspace(QObject):
         self.state.labels_changed.connect(lambda _: self.update_status())
         self.state.ranking_changed.connect(self.update_status)
         self.state.ranking_changed.connect(self.update_dashboard)
+        self.state.labels_changed.connect(lambda _: self.update_dashboard())
+        self.dashboard.shown.connect(self._dashboard_shown)
+        self._dashboard_stale = True
         self.state.items_changed.connect(self.update_status)
         self.stream.report.connect(self._stream_report)
         self.stream.watching_changed.connect(status.set_watching)
@@ -111,6 +114,19 @@ class Workspace(QObject):
                               self.state.labels_since_model())
 
     def update_dashboard(self) -> None:
+        """Redraws the dashboard when it is in view; otherwise when it comes into view (a new
+        100k ranking would cost the window ~20 ms for plots nobody looks at)."""
+        if not self.dashboard.isVisible():
+            self._dashboard_stale = True
+            return
+        self._dashboard_stale = False
+        self._draw_dashboard()
+
+    def _dashboard_shown(self) -> None:
+        if self._dashboard_stale:
+            self.update_dashboard()
+
+    def _draw_dashboard(self) -> None:
         rows = self.project.conn.execute(
             "SELECT labels_used, metrics FROM models ORDER BY version").fetchall()
         import json

@@ -151,6 +151,22 @@ def test_a_new_ranking_keeps_the_item_on_screen(qtbot, window, project_path):
     assert ws.labeling.place.rows[4] == unlabeled[-1]  # ahead: the new order
 
 
+def test_dashboard_is_redrawn_when_it_comes_into_view(qtbot, window, project_path):
+    ws = _open(qtbot, window, project_path)
+    bars = ws.dashboard.class_bars
+
+    def heights() -> list[float]:
+        return [float(h) for h in bars.opts["height"]]
+
+    _key(qtbot, window, Qt.Key.Key_3)  # one label while the viewer is in front
+    assert not ws.dashboard.isVisible() and sum(heights()) == 0  # not drawn for nobody
+    window.tabs.setCurrentWidget(ws.dashboard)
+    QApplication.processEvents()
+    assert sum(heights()) == 1  # drawn as it comes into view
+    ws.labeling.label(ws.state.active_classes()[0].id)  # labeling with it in view
+    assert sum(heights()) == 2
+
+
 def test_training_in_the_background_after_n_labels(qtbot, window, project_path):
     window.settings.retrain_every = 20
     ws = _open(qtbot, window, project_path)
