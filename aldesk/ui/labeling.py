@@ -102,6 +102,7 @@ class LabelingController(QObject):
             self.show_current()
         else:
             self._update_panels(self.current)
+            self._prefetch()  # what lies ahead has changed: the next key must find it decoded
 
     # -- navigation ----------------------------------------------------------------------
 

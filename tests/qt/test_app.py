@@ -149,6 +149,11 @@ def test_a_new_ranking_keeps_the_item_on_screen(qtbot, window, project_path):
     assert ws.labeling.current == on_screen
     assert ws.labeling.place.rows[:4] == seen  # the way back is kept
     assert ws.labeling.place.rows[4] == unlabeled[-1]  # ahead: the new order
+    # ... and is decoded ahead of time, so the next key finds it ready
+    from aldesk.ui.loader import ImageKey
+
+    qtbot.waitUntil(lambda: ws.loader.cached(ImageKey(unlabeled[-1], None)) is not None,
+                    timeout=5_000)
 
 
 def test_dashboard_is_redrawn_when_it_comes_into_view(qtbot, window, project_path):
