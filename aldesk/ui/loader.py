@@ -45,6 +45,7 @@ class ImageLoader(QObject):
         self._cache: OrderedDict[ImageKey, Rendered] = OrderedDict()
         self._cache_items = cache_items
         self._inflight: dict[ImageKey, Future[Rendered]] = {}
+        self._wanted: set[ImageKey] = set()  # requested while a quiet prefetch decodes them
         self._thumb_wanted: set[int] = set()
         self._window_seq = 0
         self._closed = False
@@ -64,7 +65,10 @@ class ImageLoader(QObject):
         if found is not None:
             self.loaded.emit(key, found, "")
             return
-        if key in self._inflight or self._closed:
+        if self._closed:
+            return
+        if key in self._inflight:  # being prefetched: announce it when it lands
+            self._wanted.add(key)
             return
         future = self._pool.submit(render, path, kind, frame=key.frame)
         self._inflight[key] = future
@@ -94,6 +98,9 @@ class ImageLoader(QObject):
     def _store(self, key: ImageKey, rendered: Rendered | None, error: str, quiet: bool
                ) -> None:
         self._inflight.pop(key, None)
+        if key in self._wanted:
+            self._wanted.discard(key)
+            quiet = False
         if rendered is not None:
             self._cache[key] = rendered
             self._cache.move_to_end(key)
