@@ -157,7 +157,7 @@ def test_features_shape_deterministic_and_fused_model_agrees(model, rep, photos)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(a, direct, rtol=1e-3, atol=1e-4)
     assert (a >= 0).all() and (a <= 6).all()  # after ReLU6, averaged
-    assert rep.id == "efficientnet_lite0/224/v1" and rep.dim == 1280
+    assert rep.id == "efficientnet_lite0/224/v2" and rep.dim == 1280
 
 
 def test_grey_is_replicated_and_sizes_may_differ(rep, photos):
