@@ -1,14 +1,16 @@
 """Embedding benchmark (DESIGN.md: end-to-end embedding >= 80 % of the bare model forward rate).
 
-    python benchmarks/bench_embed.py [--n 512] [--device cpu] [--quick] [--keep DIR]
+    python benchmarks/bench_embed.py [--n 512] [--format png|jpeg|dicom] [--device cpu]
+        [--quick] [--keep DIR]
 
 Measures, on this machine, in one run:
 - the bare model forward rate (images/s): EfficientNet-Lite0 `features` (BatchNorm folded, as
   aldesk runs it) on ready, normalised 224 x 224 float tensors, over CPU parallelism ("ops":
   one call at a time with N OpenMP threads; "items": N calls at once in N threads with one
   OpenMP thread each), images per call and memory layout (NCHW / channels_last);
-- the end-to-end rate through `aldesk.ml.embed.embed_items`, where `load(i)` decodes a real
-  640 x 480 PNG camera-like frame from disk with Pillow, over decode worker counts;
+- the end-to-end rate through `aldesk.ml.embed.embed_items`, where `load(i)` is aldesk's own
+  `render` of a file from disk (`--format`: 640 x 480 PNG or JPEG camera-like frames, or
+  512 x 512 uncompressed CT slices), over decode worker counts;
 - the ratio end-to-end / bare, the bare rate taken (best of short windows) right before and
   after each end-to-end pass, and the CPU-bound ceiling of that ratio: with every core busy,
   end-to-end can reach at most cores / (model CPU time + decode CPU time) per image.
@@ -35,16 +37,18 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aldesk.io.render import render
 from aldesk.ml.backbones import EfficientNetRepresentation, set_torch_threads, usable_cores
 from aldesk.ml.embed import embed_items
 
 
-def make_frames(root: Path, n: int, seed: int = 0) -> list[Path]:
-    """n 640 x 480 RGB PNGs that look like a robot camera: a smooth scene drifting frame to
-    frame, a few moving objects, sensor noise (so PNG does not compress them to nothing)."""
+def scenes(n: int, seed: int = 0) -> list[np.ndarray]:
+    """n 640 x 480 RGB uint8 frames that look like a robot camera: a smooth scene drifting
+    frame to frame, a few moving objects, sensor noise (so PNG does not compress them to
+    nothing)."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
-    paths = []
+    out = []
     for i in range(n):
         scene = i // 64  # near-duplicate runs, as a robot produces them
         phase = 0.05 * (i % 64)
@@ -55,10 +59,71 @@ def make_frames(root: Path, n: int, seed: int = 0) -> list[Path]:
             cx = int(100 + 180 * k + 40 * np.sin(phase * 3 + k))
             cy = int(200 + 60 * np.cos(phase * 2 + k))
             base[cy - 30:cy + 30, cx - 40:cx + 40, k] = 230
-        frame = np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8)
-        path = root / f"frame-{i:05d}.png"
-        Image.fromarray(frame).save(path, compress_level=6)
-        paths.append(path)
+        out.append(np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+def ct_slice(i: int, rng: np.random.Generator) -> np.ndarray:
+    """A 512 x 512 CT-like slice in stored values (HU + 1024): body, lungs, spine, noise."""
+    yy, xx = np.mgrid[-256:256, -256:256].astype(np.float32)
+    hu = np.full((512, 512), -1000.0, np.float32)
+    body = (xx / 220) ** 2 + (yy / (160 + 10 * np.sin(i / 9))) ** 2 < 1
+    hu[body] = 40
+    for side in (-1, 1):
+        lung = ((xx - side * 95) / 70) ** 2 + ((yy + 10) / (100 - i % 30)) ** 2 < 1
+        hu[lung] = -820
+    hu[(xx / 28) ** 2 + ((yy - 110) / 26) ** 2 < 1] = 700
+    hu += rng.normal(0, 15, hu.shape).astype(np.float32)
+    return np.clip(hu + 1024, 0, 4095).astype(np.uint16)
+
+
+def write_dicom(path: Path, stored: np.ndarray) -> None:
+    """An uncompressed single-frame CT file, windowed for soft tissue."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = CTImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.Modality = "CT"
+    ds.Rows, ds.Columns = stored.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+    ds.WindowCenter, ds.WindowWidth = 40, 400
+    ds.PixelData = stored.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+#: What each input format stands for, for the report.
+FORMATS = {
+    "png": "PNG camera frames 640x480 RGB (compress level 6)",
+    "jpeg": "JPEG camera frames 640x480 RGB (quality 90)",
+    "dicom": "uncompressed CT slices 512x512, 12-bit, rescaled and windowed",
+}
+
+
+def make_frames(root: Path, n: int, fmt: str = "png", seed: int = 0) -> list[Path]:
+    """n input files of `fmt` under `root` (written once; an existing set is reused)."""
+    suffix = {"png": ".png", "jpeg": ".jpg", "dicom": ".dcm"}[fmt]
+    paths = sorted(root.glob(f"frame-*{suffix}"))
+    if len(paths) >= n:
+        return paths[:n]
+    paths = []
+    if fmt == "dicom":
+        rng = np.random.default_rng(seed)
+        for i in range(n):
+            paths.append(root / f"frame-{i:05d}.dcm")
+            write_dicom(paths[-1], ct_slice(i, rng))
+        return paths
+    for i, frame in enumerate(scenes(n, seed)):
+        paths.append(root / f"frame-{i:05d}{suffix}")
+        if fmt == "png":
+            Image.fromarray(frame).save(paths[-1], compress_level=6)
+        else:
+            Image.fromarray(frame).save(paths[-1], quality=90)
     return paths
 
 
@@ -129,21 +194,20 @@ def decode_cpu_ms(paths: list[Path], rep: EfficientNetRepresentation) -> float:
     """CPU ms per image of load + prepare, one thread."""
     t0 = time.process_time()
     for p in paths[:64]:
-        rep.prepare(load_png(p))
+        rep.prepare(load(p))
     return (time.process_time() - t0) / min(64, len(paths)) * 1000
 
 
-def load_png(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        im.load()
-        return np.asarray(im if im.mode in ("RGB", "L") else im.convert("RGB"))
+def load(path: Path) -> np.ndarray:
+    """What aldesk's embedding job loads: the image as the viewer shows it."""
+    return render(path).pixels
 
 
 def e2e(paths: list[Path], rep: EfficientNetRepresentation, batch_size: int, workers: int
         ) -> tuple[float, float, float]:
     meter = Meter()
     count = 0
-    for idx, _vec in embed_items(lambda i: load_png(paths[i]), len(paths), rep, None,
+    for idx, _vec in embed_items(lambda i: load(paths[i]), len(paths), rep, None,
                                  batch_size=batch_size, workers=workers):
         count += len(idx)
     wall, ours, others = meter.stop()
@@ -152,7 +216,8 @@ def e2e(paths: list[Path], rep: EfficientNetRepresentation, batch_size: int, wor
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=512, help="PNG frames to generate and embed")
+    ap.add_argument("--n", type=int, default=512, help="input files to generate and embed")
+    ap.add_argument("--format", choices=sorted(FORMATS), default="png", help="input files")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seconds", type=float, default=3.0, help="time per bare measurement")
     ap.add_argument("--repeat", type=int, default=2, help="end-to-end passes per setting")
@@ -163,10 +228,7 @@ def main() -> None:
     cores = usable_cores()
     root = args.keep or Path(tempfile.mkdtemp(prefix="aldesk-bench-embed-"))
     root.mkdir(parents=True, exist_ok=True)
-    paths = sorted(root.glob("frame-*.png"))
-    if len(paths) < args.n:
-        paths = make_frames(root, args.n)
-    paths = paths[:args.n]
+    paths = make_frames(root, args.n, args.format)
     size_mb = sum(p.stat().st_size for p in paths) / 1e6
 
     rep = EfficientNetRepresentation(device=args.device)
@@ -233,8 +295,9 @@ def main() -> None:
     print(f"Machine: {platform.system()} {platform.release()}, {cpu}, {cores} usable cores, "
           f"Python {platform.python_version()}, torch {torch.__version__}{gpu}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}  ")
-    print(f"Data: {len(paths)} PNG frames 640x480 RGB ({size_mb:.0f} MB) decoded with Pillow in "
-          f"`load`; `prepare` = shorter side to 224 + centre crop. load + prepare: "
+    print(f"Data: {len(paths)} {FORMATS[args.format]} ({size_mb:.0f} MB), loaded by "
+          f"`aldesk.io.render` as the viewer shows them; `prepare` = shorter side to 224 + "
+          f"centre crop. load + prepare: "
           f"{dec_ms:.1f} CPU ms per image\n")
     print("Bare forward (`features` on ready normalised tensors, BatchNorm folded), best of "
           "3 windows. \"ops\": one call at a time on N OpenMP threads; \"items\": N calls at "

@@ -350,7 +350,10 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=2000, help="items to embed (default 2000)")
     parser.add_argument("--pool", type=int, default=100_000, help="items in the big project")
-    parser.add_argument("--work", type=Path, help="folder for the generated data (kept)")
+    parser.add_argument("--work", type=Path,
+                        help="folder for the generated data (kept; delete its pool-N.pristine "
+                             "after a change of the representation's id, or the first round "
+                             "re-embeds the whole pool)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--only", choices=["startup", "embed", "pool"], action="append",
                         help="measure only this part (repeatable; default: all)")
@@ -385,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     pristine = work / f"pool-{args.pool}.pristine"
     if not pristine.exists():
         print(f"generating the {args.pool:,}-item project", file=sys.stderr)
+        for leftover in work.glob("pool-new.aldesk*"):  # an interrupted generation
+            if leftover.is_file():
+                leftover.unlink()
         make_big_project(work / "pool-new.aldesk", photos, args.pool)
         (work / "pool-new.aldesk").rename(pristine)
     shutil.copyfile(pristine, big)
