@@ -77,9 +77,10 @@ class Ranking:
         if self.probs is None:
             return []
         col = {c: j for j, c in enumerate(self.class_ids)}
+        rows = self._index("_rows", self.predicted_ids)
         out = []
         for item_id, cls in labels.items():
-            k = self._row.get(item_id)  # type: ignore[attr-defined]
+            k = rows.get(item_id)
             if k is None or cls not in col:
                 continue
             p = float(self.probs[k, col[cls]])
