@@ -101,9 +101,9 @@ def load_image_frame(path: Path, frame: int, window: Window | None, max_pixels: 
             raise UnreadableFile(f"frame {frame} does not exist (the image has {frames})")
         try:
             im.seek(frame)
+            im.load()  # first: a damaged stream must fail here, not inside getexif()
             if _orientation(im) != 1:  # exif_transpose copies even an upright image
                 im = ImageOps.exif_transpose(im) or im
-            im.load()
         except (OSError, ValueError, SyntaxError, EOFError) as err:
             raise UnreadableFile(f"damaged image data: {err}") from err
         if im.mode in _DEEP_GREY:

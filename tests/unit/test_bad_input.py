@@ -29,6 +29,17 @@ def png_claiming(path: Path, width: int, height: int) -> None:
                      + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
 
 
+def garble_idat(png: bytes) -> bytes:
+    """The same PNG with the middle of its compressed data overwritten (the chunk's CRC made
+    right again, so only the zlib stream is broken)."""
+    at = png.index(b"IDAT") - 4
+    (length,) = struct.unpack(">I", png[at:at + 4])
+    data = bytearray(png[at + 8:at + 8 + length])
+    data[len(data) // 3:2 * len(data) // 3] = b"\xa5" * (len(data) // 3)
+    crc = struct.pack(">I", zlib.crc32(b"IDAT" + bytes(data)) & 0xFFFFFFFF)
+    return png[:at + 8] + bytes(data) + crc + png[at + 12 + length:]
+
+
 def dicom_bytes(name: str = "CT_small.dcm") -> bytes:
     return Path(get_testdata_file(name)).read_bytes()
 
@@ -50,6 +61,7 @@ def broken(tmp_path: Path) -> Path:
     Image.fromarray(good).save(root / "whole.png")
     data = (root / "whole.png").read_bytes()
     (root / "cut.png").write_bytes(data[: len(data) // 2])
+    (root / "garbled.png").write_bytes(garble_idat(data))
     ct = dicom_bytes()
     (root / "cut-pixels.dcm").write_bytes(ct[: len(ct) - 5000])
     (root / "cut-header.dcm").write_bytes(ct[:400])
@@ -73,6 +85,7 @@ EXPECTED = {
     "notes.jpg": "not an image",
     "cut.jpg": "",
     "cut.png": "",
+    "garbled.png": "damaged image data",
     "cut-pixels.dcm": "truncated",
     "cut-header.dcm": "",
     "bomb.png": "over the limit",
@@ -87,7 +100,7 @@ def test_scan_lists_every_broken_file_with_a_reason(broken):
     by_path = {i["path"]: i for i in result["items"]}
     for name, reason in EXPECTED.items():
         item = by_path[name]
-        if name in ("cut.jpg", "cut.png"):
+        if name in ("cut.jpg", "cut.png", "garbled.png"):
             continue  # header intact: found out when decoded (below)
         assert item["status"] == "error", name
         assert reason in item["reason"] and "\n" not in item["reason"], (name, item["reason"])
@@ -102,6 +115,8 @@ def test_render_refuses_each_broken_file_with_one_line(broken, name):
     with pytest.raises(UnreadableFile) as err:
         render(broken / name)
     assert str(err.value) and "\n" not in str(err.value)
+    if name == "garbled.png":  # the header is fine: only decoding finds the damage
+        assert "damaged image data" in str(err.value)
 
 
 def test_bombs_are_refused_without_allocating(broken):
