@@ -67,6 +67,11 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
         return report
     rep = get_representation(str(model.params.get("representation_name",
                                                   DEFAULT_REPRESENTATION)))
+    if rep.id != model.representation:  # e.g. a newer aldesk changed the preprocessing
+        report.indexed_only = len(new)
+        report.note = (f"the model was trained on {model.representation}, this aldesk embeds "
+                       f"as {rep.id}: retrain to judge new files")
+        return report
     embed_project(project, rep, job)
     x, found = get_vectors(project, model.representation, [i.content_key for i in new])
     order = sorted((k for k in range(len(new)) if found[k]),

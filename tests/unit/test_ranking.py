@@ -92,3 +92,31 @@ def test_scores_are_written_best_first_in_chunks(project):
                             np.arange(90)[::-1], np.full((90, 10), 0.1), chunk=7)
     rows = store_models.ranked_scores(project, version, "margin", 5)
     assert [r["item_id"] for r in rows] == [90, 89, 88, 87, 86]
+
+
+def test_stream_waits_for_a_retrain_when_the_model_predates_the_preprocessing(
+        project, tmp_path, digit_folder):
+    """A model trained before an upgrade changed the representation's id (its preprocessing)
+    cannot judge vectors embedded the new way: arrivals are indexed with a note, not scored
+    against the wrong vectors (nor the whole pool re-embedded by the stream job)."""
+    import shutil
+
+    from aldesk.al.stream import StreamSelector
+    from aldesk.services.stream import stream_once
+
+    _label(project, 40)
+    compute_ranking(project.path, retrain=True)
+    with project.transaction() as conn:
+        conn.execute(
+            "INSERT INTO models (version, created_at, representation, head, labels_used,"
+            " last_annotation_id, params, metrics, weights, weights_format)"
+            " SELECT version + 1, created_at, representation || '-before-upgrade', head,"
+            " labels_used, last_annotation_id, params, metrics, weights, weights_format"
+            " FROM models ORDER BY version DESC LIMIT 1")
+    arrivals = tmp_path / "arrivals"
+    arrivals.mkdir()
+    for src in sorted((digit_folder / "3").iterdir())[:4]:
+        shutil.copy(src, arrivals / f"new-{src.name}")
+    report = stream_once(project, arrivals, StreamSelector(budget=1.0))
+    assert report.arrived == 4 and report.indexed_only == 4 and report.admitted == []
+    assert "retrain" in report.note and "-before-upgrade" in report.note
