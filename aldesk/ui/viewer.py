@@ -39,7 +39,10 @@ MARGIN = 8
 
 
 def to_qimage(pixels: np.ndarray) -> tuple[QImage, np.ndarray]:
-    """A QImage over uint8 grey (H, W) or RGB (H, W, 3) pixels, and the buffer it reads."""
+    """A QImage over uint8 grey (H, W) or RGB (H, W, 3) pixels, and the buffer it reads.
+
+    The image shares the pixels' memory, which may be read-only (decoded images are not
+    copied): only read or convert it (QPixmap.fromImage), never paint on it."""
     if pixels.dtype != np.uint8 or not (
             pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)):
         raise ValueError(f"expected uint8 (H, W) or (H, W, 3) pixels, got {pixels.dtype}"

@@ -72,6 +72,7 @@ class Workspace(QObject):
         self.state.ranking_changed.connect(self.update_status)
         self.state.ranking_changed.connect(self.update_dashboard)
         self.state.labels_changed.connect(lambda _: self.update_dashboard())
+        self.state.classes_changed.connect(self.update_dashboard)
         self.dashboard.shown.connect(self._dashboard_shown)
         self._dashboard_stale = True
         self.state.items_changed.connect(self.update_status)
