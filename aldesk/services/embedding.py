@@ -6,6 +6,7 @@ three channels by the representation. Items that cannot be decoded get status 'e
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ from aldesk.io.render import render
 from aldesk.store import Project
 from aldesk.store import embeddings as store_emb
 from aldesk.store import items as store_items
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from aldesk.ml.backbones import Representation
@@ -40,6 +43,10 @@ def embed_project(project: Project, rep: Representation, job: Job | None = None,
 
     start = time.perf_counter()
     rep_id = rep.id
+    for old in store_emb.superseded(project, rep_id):  # freed pages take the new vectors
+        keys = [r[0] for r in project.conn.execute("SELECT content_key FROM items")]
+        dropped = store_emb.drop_vectors(project, old, keys)
+        log.info("dropped %d vectors of %s, superseded by %s", dropped, old, rep_id)
     # In SQL, not over a list of every item: on a 100k pool that is all cached this reads
     # nothing but the few new items (the worker then leaves the interpreter to the window).
     todo = store_emb.missing_items(project, rep_id)

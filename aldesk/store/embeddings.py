@@ -7,6 +7,7 @@ Batches are committed as they come, so an interrupted embedding run resumes wher
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -74,3 +75,38 @@ def missing_items(project: Project, representation: str) -> list[tuple[int, str,
         " EXISTS (SELECT 1 FROM embeddings e WHERE e.content_key = i.content_key AND"
         " e.representation = ?) GROUP BY i.content_key ORDER BY 1", (representation,))
     return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def superseded(project: Project, representation: str) -> list[str]:
+    """Older versions of `representation` ("name/size/v1" for ".../v2") that models were
+    trained on: a newer aldesk changed that preprocessing, so their vectors are dead weight
+    (about 2.5 KB per item for EfficientNet). Found from the models table, which is small;
+    the embeddings table has no index by representation."""
+    base, _, version = representation.rpartition("/")
+    if not base or not re.fullmatch(r"v\d+", version):
+        return []
+    rows = project.conn.execute("SELECT DISTINCT representation FROM models").fetchall()
+    older = sorted(r[0] for r in rows
+                   if r[0] != representation and re.fullmatch(re.escape(base) + r"/v\d+", r[0]))
+    # Still stored? Probed by primary key on a few items: once dropped, this costs nothing.
+    probe = [r[0] for r in project.conn.execute(
+        "SELECT content_key FROM items ORDER BY id LIMIT 50")]
+    return [old for old in older if any(project.conn.execute(
+        "SELECT 1 FROM embeddings WHERE content_key = ? AND representation = ?",
+        (key, old)).fetchone() for key in probe)]
+
+
+def drop_vectors(project: Project, representation: str, keys: Iterable[str],
+                 chunk: int = 1000) -> int:
+    """Deletes the vectors of `representation` for these content keys, one short transaction
+    per chunk of keys (looked up by primary key), so a user's label never waits long."""
+    keys = list(keys)
+    dropped = 0
+    for start in range(0, len(keys), chunk):
+        part = keys[start:start + chunk]
+        marks = ",".join("?" * len(part))
+        with project.transaction() as conn:
+            cur = conn.execute(f"DELETE FROM embeddings WHERE representation = ? AND "
+                               f"content_key IN ({marks})", (representation, *part))
+            dropped += max(cur.rowcount, 0)
+    return dropped

@@ -120,3 +120,40 @@ def test_stream_waits_for_a_retrain_when_the_model_predates_the_preprocessing(
     report = stream_once(project, arrivals, StreamSelector(budget=1.0))
     assert report.arrived == 4 and report.indexed_only == 4 and report.admitted == []
     assert "retrain" in report.note and "-before-upgrade" in report.note
+
+
+def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
+    """After an upgrade changes a representation's preprocessing (its id's version), the old
+    vectors go when the new ones are made; other representations' vectors stay."""
+    from aldesk.ml.backbones import get_representation
+    from aldesk.services.embedding import embed_project
+    from aldesk.store import embeddings as store_emb
+
+    _label(project, 40)
+    compute_ranking(project.path, retrain=True)
+    current = project.conn.execute("SELECT representation FROM models").fetchone()[0]
+    base = current.rpartition("/")[0]
+    older, unrelated = f"{base}/v0", "other-model/64/v0"
+    with project.transaction() as conn:
+        for name in (older, unrelated):  # a full set of vectors under each
+            conn.execute("INSERT INTO embeddings (content_key, representation, dim, vector,"
+                         " created_at) SELECT content_key, ?, dim, vector, created_at"
+                         " FROM embeddings WHERE representation = ?", (name, current))
+        conn.execute(
+            "INSERT INTO models (version, created_at, representation, head, labels_used,"
+            " last_annotation_id, params, metrics, weights, weights_format)"
+            " SELECT version + 1, created_at, ?, head, labels_used, last_annotation_id,"
+            " params, metrics, weights, weights_format FROM models", (older,))
+
+    def count(name: str) -> int:
+        return project.conn.execute("SELECT COUNT(*) FROM embeddings WHERE representation = ?",
+                                    (name,)).fetchone()[0]
+
+    kept = count(current)
+    assert store_emb.superseded(project, current) == [older]
+    rep = get_representation(project.conn.execute(
+        "SELECT json_extract(params, '$.representation_name') FROM models").fetchone()[0])
+    assert rep.id == current
+    embed_project(project, rep)
+    assert count(older) == 0 and count(current) == kept and count(unrelated) == kept
+    assert store_emb.superseded(project, current) == []  # nothing left to look for
