@@ -203,6 +203,29 @@ def _result(future: Future[np.ndarray], check: Callable[[], None] | None) -> np.
             continue
 
 
+class Pending:
+    """A batch on its way through the model: `result(check)` waits for its vectors (calling
+    `check` while it waits), `cancel()` drops what has not started."""
+
+    def __init__(self, futures: list[Future[np.ndarray]] | None = None,
+                 done: np.ndarray | None = None) -> None:
+        self._futures = futures or []
+        self._done = done
+
+    def result(self, check: Callable[[], None] | None = None) -> np.ndarray:
+        if self._done is None:
+            try:
+                outs = [_result(f, check) for f in self._futures]
+            finally:
+                self.cancel()
+            self._done = np.concatenate(outs).astype(np.float32, copy=False)
+        return self._done
+
+    def cancel(self) -> None:
+        for f in self._futures:
+            f.cancel()
+
+
 def _one_torch_thread() -> None:
     torch.set_num_threads(1)  # per thread: the caller's own setting is left alone
 
@@ -271,32 +294,34 @@ class _TorchRepresentation:
                                             initializer=_one_torch_thread)
         return self._pool
 
+    def submit_prepared(self, batch: np.ndarray) -> Pending:
+        """Queues a batch on the model threads and returns at once (CPU "items" parallelism;
+        other settings compute it now). A caller that submits the next batch before collecting
+        this one keeps every core busy across the batch boundary."""
+        if len(batch) == 0 or not (self.device == "cpu" and self.cpu_parallel == "items"):
+            return Pending(done=self.embed_prepared(batch))
+        u8 = torch.from_numpy(np.ascontiguousarray(batch))
+        # All parts queued at once: each model thread takes the next part as soon as it is
+        # free. The caller's thread and its torch thread count are left alone.
+        size = min(self.chunk, -(-len(u8) // self.cpu_threads))
+        pool = self._executor()
+        return Pending([pool.submit(self._forward, u8[s:s + size])
+                        for s in range(0, len(u8), size)])
+
     def embed_prepared(self, batch: np.ndarray, check: Callable[[], None] | None = None
                        ) -> np.ndarray:
         if len(batch) == 0:
             return np.zeros((0, self.dim), np.float32)
-        u8 = torch.from_numpy(np.ascontiguousarray(batch))
         if self.device == "cpu" and self.cpu_parallel == "items":
-            # All parts queued at once: each model thread takes the next part as soon as it is
-            # free, with no barrier until the end of the batch. The caller's thread and its
-            # torch thread count are left alone.
-            size = min(self.chunk, -(-len(u8) // self.cpu_threads))
-            pool = self._executor()
-            futures = [pool.submit(self._forward, u8[s:s + size])
-                       for s in range(0, len(u8), size)]
-            try:
-                outs = [_result(f, check) for f in futures]
-            finally:
-                for f in futures:
-                    f.cancel()
-        else:
-            if self.device == "cpu":
-                set_torch_threads(self.cpu_threads)
-            outs = []
-            for s in range(0, len(u8), self.chunk):
-                if check is not None:
-                    check()
-                outs.append(self._forward(u8[s:s + self.chunk]))
+            return self.submit_prepared(batch).result(check)
+        u8 = torch.from_numpy(np.ascontiguousarray(batch))
+        if self.device == "cpu":
+            set_torch_threads(self.cpu_threads)
+        outs = []
+        for s in range(0, len(u8), self.chunk):
+            if check is not None:
+                check()
+            outs.append(self._forward(u8[s:s + self.chunk]))
         return np.concatenate(outs).astype(np.float32, copy=False)
 
     def embed(self, images: list[np.ndarray]) -> np.ndarray:

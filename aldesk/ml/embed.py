@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ _Prepared = tuple[int, np.ndarray | None, str | None]
 def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
                 job: Job | None = None, batch_size: int = 32, workers: int = 2, *,
                 on_skip: Callable[[int, str], None] | None = None, prefetch: int = 2,
+                overlap: bool = True,
                 ) -> Generator[tuple[np.ndarray, np.ndarray], None, list[tuple[int, str]]]:
     """Embeds items 0..n-1; yields (indices int64 (k,), vectors float32 (k, rep.dim)) per batch.
 
@@ -45,6 +47,9 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
       `job.progress(done, n, "embedding (X items/s, ETA N s)")` after each batch.
     - The model's own CPU threading is the representation's (`cpu_threads`, default: the
       usable core count); `workers` decoder threads run beside it.
+    - With `overlap` (the default), a representation that can queue work (`submit_prepared`)
+      gets the next batch before the previous one is collected, so the model threads do not
+      idle at batch boundaries; batches still come out in order.
     """
     if n < 0 or batch_size < 1 or workers < 1 or prefetch < 1:
         raise ValueError("n must be >= 0 and batch_size, workers, prefetch >= 1")
@@ -65,8 +70,21 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
     starts = range(0, n, batch_size)
     pending: deque[list[Future[_Prepared]]] = deque()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aldesk-embed")
+    # One batch stays queued on the model while the one before is collected, so the model
+    # threads never idle at a batch boundary (representations that can queue: torch on CPU).
+    submit = getattr(rep, "submit_prepared", None) if overlap else None
+    in_model: deque[tuple[np.ndarray, Any, int]] = deque()
     t0 = time.monotonic()
     done = 0
+    check = job.check if job is not None else None
+
+    def collect() -> tuple[np.ndarray, np.ndarray]:
+        nonlocal done
+        indices, waiting, count = in_model.popleft()
+        vectors = waiting.result(check) if submit is not None else waiting
+        done += count
+        return indices, vectors
+
     try:
         next_start = iter(starts)
         for _ in range(prefetch + 1):
@@ -89,17 +107,27 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
                     arrays.append(arr)
             if job is not None:
                 job.check()
-            if arrays:
-                vectors = rep.embed_prepared(np.stack(arrays),
-                                             check=job.check if job is not None else None)
-                yield np.asarray(indices, dtype=np.int64), vectors
-            done += len(futures)
-            if job is not None:
-                job.progress(done, n, _progress_text(done, n, time.monotonic() - t0))
+            ids = np.asarray(indices, dtype=np.int64)
+            if not arrays:
+                in_model.append((ids, np.zeros((0, rep.dim), np.float32), len(futures)))
+            elif submit is not None:
+                in_model.append((ids, submit(np.stack(arrays)), len(futures)))
+            else:
+                in_model.append((ids, rep.embed_prepared(np.stack(arrays), check=check),
+                                 len(futures)))
+            while len(in_model) > (1 if submit is not None and pending else 0):
+                out = collect()
+                if len(out[0]):
+                    yield out
+                if job is not None:
+                    job.progress(done, n, _progress_text(done, n, time.monotonic() - t0))
     finally:
         for futures in pending:
             for fut in futures:
                 fut.cancel()
+        for _, waiting, _ in in_model:
+            if hasattr(waiting, "cancel"):
+                waiting.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
     return skipped
 
