@@ -13,13 +13,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 import numpy as np
 
 from aldesk.core.errors import UnreadableFile
 from aldesk.core.jobs import Job
-from aldesk.ml.backbones import Representation
+from aldesk.ml.backbones import Pending, Representation
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
     # One batch stays queued on the model while the one before is collected, so the model
     # threads never idle at a batch boundary (representations that can queue: torch on CPU).
     submit = getattr(rep, "submit_prepared", None) if overlap else None
-    in_model: deque[tuple[np.ndarray, Any, int]] = deque()
+    in_model: deque[tuple[np.ndarray, np.ndarray | Pending, int]] = deque()
     t0 = time.monotonic()
     done = 0
     check = job.check if job is not None else None
@@ -81,7 +80,7 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
     def collect() -> tuple[np.ndarray, np.ndarray]:
         nonlocal done
         indices, waiting, count = in_model.popleft()
-        vectors = waiting.result(check) if submit is not None else waiting
+        vectors = waiting if isinstance(waiting, np.ndarray) else waiting.result(check)
         done += count
         return indices, vectors
 
@@ -126,7 +125,7 @@ def embed_items(load: Callable[[int], np.ndarray], n: int, rep: Representation,
             for fut in futures:
                 fut.cancel()
         for _, waiting, _ in in_model:
-            if hasattr(waiting, "cancel"):
+            if isinstance(waiting, Pending):
                 waiting.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
     return skipped

@@ -332,6 +332,21 @@ def test_embed_items_efficientnet_equals_direct(rep, photos):
     np.testing.assert_allclose(vec, rep.embed(images), rtol=1e-4, atol=1e-5)
 
 
+def test_a_batch_of_only_unreadable_items_between_queued_batches(rep, photos):
+    """With the next batch queued on the model, a batch whose items were all skipped must
+    neither crash nor reorder what comes after it."""
+    def load(i: int) -> np.ndarray:
+        if i in (2, 3):
+            raise UnreadableFile("truncated")
+        return photos[i % 2]
+
+    idx, vec, skipped = _collect(embed_items(load, 6, rep, LocalJob(), batch_size=2))
+    np.testing.assert_array_equal(idx, [0, 1, 4, 5])
+    np.testing.assert_allclose(vec, rep.embed([photos[0], photos[1]] * 2), rtol=1e-4,
+                               atol=1e-5)
+    assert [i for i, _ in skipped] == [2, 3]
+
+
 def test_unreadable_items_are_skipped_and_reported():
     images = _images(12)
     bad = {2, 5, 11}
