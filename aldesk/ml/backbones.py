@@ -205,15 +205,21 @@ def _result(future: Future[np.ndarray], check: Callable[[], None] | None) -> np.
 
 class Pending:
     """A batch on its way through the model: `result(check)` waits for its vectors (calling
-    `check` while it waits), `cancel()` drops what has not started."""
+    `check` while it waits), `cancel()` drops what has not started. Either queued parts
+    (`futures`) or work deferred until the result is asked for (`later(check)`)."""
 
     def __init__(self, futures: list[Future[np.ndarray]] | None = None,
-                 done: np.ndarray | None = None) -> None:
+                 later: Callable[[Callable[[], None] | None], np.ndarray] | None = None
+                 ) -> None:
         self._futures = futures or []
-        self._done = done
+        self._later = later
+        self._done: np.ndarray | None = None
 
     def result(self, check: Callable[[], None] | None = None) -> np.ndarray:
         if self._done is None:
+            if self._later is not None:
+                self._done = self._later(check)
+                return self._done
             try:
                 outs = [_result(f, check) for f in self._futures]
             finally:
@@ -296,10 +302,11 @@ class _TorchRepresentation:
 
     def submit_prepared(self, batch: np.ndarray) -> Pending:
         """Queues a batch on the model threads and returns at once (CPU "items" parallelism;
-        other settings compute it now). A caller that submits the next batch before collecting
-        this one keeps every core busy across the batch boundary."""
+        other settings compute it when its result is asked for, cancellable as ever). A caller
+        that submits the next batch before collecting this one keeps every core busy across
+        the batch boundary."""
         if len(batch) == 0 or not (self.device == "cpu" and self.cpu_parallel == "items"):
-            return Pending(done=self.embed_prepared(batch))
+            return Pending(later=lambda check: self.embed_prepared(batch, check))
         u8 = torch.from_numpy(np.ascontiguousarray(batch))
         # All parts queued at once: each model thread takes the next part as soon as it is
         # free. The caller's thread and its torch thread count are left alone.

@@ -324,7 +324,11 @@ def test_embed_items_matches_direct_embedding_whatever_the_timing():
     assert job.last is not None and job.last[:2] == (23, 23) and "items/s" in job.last[2]
 
 
-def test_embed_items_efficientnet_equals_direct(rep, photos):
+@pytest.mark.parametrize("parallel", ["items", "ops"])
+def test_embed_items_efficientnet_equals_direct(rep, photos, parallel, monkeypatch):
+    """Both CPU settings: parts queued on model threads (the next batch queued before the last
+    is collected), and one call at a time (computed when collected)."""
+    monkeypatch.setattr(rep, "cpu_parallel", parallel)
     images = [photos[0], photos[1], photos[0][:, ::-1], photos[1][100:, 50:], photos[0][:, :, 1]]
     idx, vec, _ = _collect(embed_items(lambda i: images[i], len(images), rep, None,
                                        batch_size=2, workers=2))
