@@ -44,7 +44,10 @@ def embed_project(project: Project, rep: Representation, job: Job | None = None,
     start = time.perf_counter()
     rep_id = rep.id
     for old in store_emb.superseded(project, rep_id):  # freed pages take the new vectors
-        keys = [r[0] for r in project.conn.execute("SELECT content_key FROM items")]
+        # Newest items first: `superseded` probes the oldest, so an interrupted drop is
+        # found and finished next time.
+        keys = [r[0] for r in project.conn.execute(
+            "SELECT content_key FROM items ORDER BY id DESC")]
         dropped = store_emb.drop_vectors(project, old, keys)
         log.info("dropped %d vectors of %s, superseded by %s", dropped, old, rep_id)
     # In SQL, not over a list of every item: on a 100k pool that is all cached this reads
