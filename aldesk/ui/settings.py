@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import getpass
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+
+from aldesk.core import paths
 
 RECENT_MAX = 8
 RETRAIN_EVERY_DEFAULT = 20
 
 
 def _settings() -> QSettings:
+    """The user's settings; under ALDESK_HOME when it is set, like every other aldesk folder
+    (a script or a second setup that points it elsewhere never touches the real ones)."""
+    if os.environ.get("ALDESK_HOME"):
+        return QSettings(str(paths.config_dir() / "aldesk.conf"), QSettings.Format.IniFormat)
     return QSettings("aldesk", "aldesk")
 
 

@@ -354,3 +354,14 @@ def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, d
         assert set(ahead[:len(queued)]) == queued
     ws.stream.stop()
     assert window.status.watching.text() == ""
+
+
+def test_settings_live_under_aldesk_home(aldesk_home):
+    """A script or a second setup with its own ALDESK_HOME (the screenshots script, a test
+    run) keeps its settings there, never in the user's."""
+    from aldesk.ui.settings import Settings
+
+    Settings().annotator = "dr.lee"
+    stored = aldesk_home / "config" / "aldesk.conf"
+    assert stored.is_file() and "dr.lee" in stored.read_text()
+    assert Settings().annotator == "dr.lee"
