@@ -366,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = args.work or Path(tempfile.mkdtemp(prefix="aldesk-bench-ui-"))
     work.mkdir(parents=True, exist_ok=True)
+    # Settings (recent projects), logs and caches of the benchmark's windows stay in the work
+    # folder, not the user's (the startup child inherits it).
+    os.environ.setdefault("ALDESK_HOME", str(work / "home"))
     photos = work / "photos"
     if not photos.exists():
         print(f"writing {args.items} photos to {photos}", file=sys.stderr)
