@@ -27,7 +27,7 @@ from aldesk.ml.backbones import (  # noqa: E402
     pick_device,
 )
 from aldesk.ml.efficientnet import load_efficientnet_lite0  # noqa: E402
-from aldesk.ml.embed import embed_items  # noqa: E402
+from aldesk.ml.embed import decode_workers, embed_items  # noqa: E402
 
 # ImageNet-1k class indices (standard order), for the two sklearn sample photos.
 PALACE, MONASTERY, BELL_COTE, CHURCH, CASTLE, DOME, STUPA = 698, 663, 442, 497, 483, 538, 832
@@ -303,6 +303,14 @@ def _images(n: int) -> list[np.ndarray]:
     return [rng.integers(0, 256, (int(rng.integers(20, 60)), int(rng.integers(20, 60)), 3),
                          dtype=np.uint8) if i % 3 else
             rng.integers(0, 256, (40, 30), dtype=np.uint8) for i in range(n)]
+
+
+def test_decoders_leave_the_cores_to_a_cpu_model(rep):
+    """Beside a CPU model (which keeps the cores busy), two decoders, or half of many cores;
+    decoding is all the work for pixels and for a model on a GPU: every core."""
+    assert [decode_workers(rep, cores=n) for n in (1, 2, 4, 16)] == [1, 2, 2, 8]
+    assert decode_workers(PixelsRepresentation(), cores=2) == 2
+    assert decode_workers(PixelsRepresentation(), cores=8) == 8
 
 
 def test_embed_items_matches_direct_embedding_whatever_the_timing():
