@@ -163,10 +163,32 @@ def file_window(ds: Any, frame: int) -> Window | None:
     return Window(center, width, function)
 
 
+def _integer_shift(values: np.ndarray, slope: Any, intercept: Any) -> np.ndarray | None:
+    """Integer values with slope 1 and an integer intercept (most CT): the real values as
+    int16 when they fit, computed without the float64 pass of the general rescale (the same
+    numbers); None when that does not apply."""
+    try:
+        slope_f, intercept_f = float(slope), float(intercept)
+    except (TypeError, ValueError):
+        return None
+    if (values.dtype.kind not in "iu" or values.dtype.itemsize > 2 or slope_f != 1.0
+            or not intercept_f.is_integer() or values.size == 0):
+        return None
+    b = int(intercept_f)
+    lo, hi = int(values.min()), int(values.max())
+    if lo + b < -(2**15) or hi + b >= 2**15:
+        return None
+    return (values.astype(np.int32) + b).astype(np.int16)
+
+
 def modality_values(ds: Any, values: np.ndarray, frame: int) -> np.ndarray:
     """Stored values through the modality LUT or rescale (functional groups included)."""
     from pydicom.pixels import apply_modality_lut
 
+    if "ModalityLUTSequence" not in ds and "RescaleSlope" in ds and "RescaleIntercept" in ds:
+        shifted = _integer_shift(values, ds.RescaleSlope, ds.RescaleIntercept)
+        if shifted is not None:
+            return shifted
     if "ModalityLUTSequence" in ds or ("RescaleSlope" in ds and "RescaleIntercept" in ds):
         return apply_modality_lut(values, ds)
     item = _group_item(ds, frame, "PixelValueTransformationSequence")

@@ -57,8 +57,8 @@ def rewindow(values: np.ndarray, window: Window, invert: bool) -> np.ndarray:
     """uint8 pixels of grey real values (before VOI) through `window`, inverted if asked.
 
     Pixel for pixel what the display pipeline gives. Integer values of 8 or 16 bits index a
-    table over every value of their dtype; wider integers, and floats that are all integers,
-    a table over [min, max] when that spans at most MAX_LUT_RANGE levels. Other values are
+    table over their [min, max]; wider integers, and floats that are all integers, too when
+    that spans at most MAX_LUT_RANGE levels. Other values are
     windowed directly (slower, same result).
     """
     values = _native(values)
@@ -66,10 +66,12 @@ def rewindow(values: np.ndarray, window: Window, invert: bool) -> np.ndarray:
     if values.size == 0:
         return np.zeros(values.shape, np.uint8)
     if kind in "iu" and size <= 2:
+        # A table over [min, max] only (a CT slice: ~4,000 levels, not 65,536); the offsets
+        # from min are taken in the values' own width, which cannot overflow unsigned.
         unsigned = np.dtype(f"u{size}")
-        levels = np.arange(2 ** (8 * size), dtype=unsigned).view(values.dtype)
-        table = _window_unit(levels, window, invert)
-        return np.take(table, values.view(unsigned))
+        lo, hi = int(values.min()), int(values.max())
+        table = _window_unit(np.arange(lo, hi + 1, dtype=np.int64), window, invert)
+        return np.take(table, (values - values.dtype.type(lo)).view(unsigned))
     if kind == "f":
         ints = compact_values(values)
         if ints.dtype.kind == "f":

@@ -318,3 +318,23 @@ def test_documents_without_pixels_name_their_sop_class(tmp_path, sop, name):
 
     info = file_info(tmp_path / "doc.dcm", "dicom", 10**8)
     assert info.status == "error" and info.reason == f"no image data ({name})"
+
+
+def test_integer_rescale_shortcut_gives_pydicoms_real_values():
+    """Slope 1 and an integer intercept (most CT) skip the float64 rescale: same numbers, as
+    int16; anything else falls back to pydicom's modality LUT."""
+    from aldesk.io.dicom import _integer_shift
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    stored = ds.pixel_array
+    expected = apply_modality_lut(stored, ds)
+    got = _integer_shift(stored, ds.RescaleSlope, ds.RescaleIntercept)
+    assert got is not None and got.dtype == np.int16
+    assert np.array_equal(got, expected)
+    unsigned = np.array([[0, 40000]], np.uint16)
+    assert _integer_shift(unsigned, 1, -1024) is None  # 38976 does not fit int16
+    assert np.array_equal(_integer_shift(unsigned, 1, -32768), [[-32768, 7232]])
+    assert _integer_shift(stored, 2, 0) is None
+    assert _integer_shift(stored, 1, -1024.5) is None
+    assert _integer_shift(stored.astype(np.float32), 1, 0) is None
+    assert _integer_shift(stored, "bad", 0) is None

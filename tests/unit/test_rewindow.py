@@ -82,14 +82,16 @@ def assert_matches_render(path: Path, *, invert: bool, integer: bool) -> None:
 
 def test_ct_small_matches_render_pixel_for_pixel(spy):
     assert_matches_render(BUNDLED / "CT_small.dcm", invert=False, integer=True)
-    assert spy and set(spy) == {65536}, "int16 values must go through a full 16-bit table"
+    values = render(BUNDLED / "CT_small.dcm").values
+    assert values.dtype == np.int16
+    assert spy and set(spy) == {span(values)}, "int16 values go through a table of their range"
 
 
 def test_monochrome1_with_integer_values_matches_render(tmp_path, spy):
     path = mono1_copy(tmp_path)
     assert_matches_render(path, invert=True, integer=True)
-    assert set(spy) == {65536}
     values = render(path).values
+    assert set(spy) == {span(values)}
     assert not np.array_equal(rewindow(values, Window(40, 400), True),
                               rewindow(values, Window(40, 400), False))
 
@@ -105,7 +107,7 @@ def test_16_bit_png_matches_render(tmp_path, spy):
     path = deep_png(tmp_path)
     assert render(path).values.dtype == np.uint16
     assert_matches_render(path, invert=False, integer=True)
-    assert set(spy) == {65536}
+    assert set(spy) == {span(render(path).values)}
 
 
 def test_colour_and_8_bit_images_have_no_values(tmp_path):
@@ -114,6 +116,23 @@ def test_colour_and_8_bit_images_have_no_values(tmp_path):
     for name in ("g.png", "c.png"):
         assert render(tmp_path / name).values is None
     assert render(BUNDLED / "SC_rgb_small_odd.dcm").values is None
+
+
+def span(values: np.ndarray) -> int:
+    return int(values.max()) - int(values.min()) + 1
+
+
+@pytest.mark.parametrize("dtype", ["int16", "uint16", ">i2", "int8", "uint8"])
+def test_a_16_bit_table_over_the_whole_dtype_range(dtype, spy):
+    """Values from the dtype's minimum to its maximum: the offsets from the minimum are taken
+    in the values' own width and must not wrap into wrong table entries."""
+    info = np.iinfo(np.dtype(dtype))
+    values = np.linspace(info.min, info.max, 4001).round().astype(dtype)
+    for window in [*WINDOWS, Window(float(info.min), 3.0), Window(float(info.max), 3.0)]:
+        for invert in (False, True):
+            assert np.array_equal(rewindow(values, window, invert),
+                                  reference(values, window, invert))
+    assert set(spy) == {info.max - info.min + 1}
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", ">i2", "int32",
@@ -135,7 +154,7 @@ def test_integer_valued_floats_take_the_table(spy):
     values = rng.integers(-1024, 3071, (64, 64)).astype(np.float64)
     got = rewindow(values, Window(40, 400), True)
     assert np.array_equal(got, reference(values, Window(40, 400), True))
-    assert spy == [65536]  # compacted to int16, then the 16-bit table
+    assert spy == [span(values)]  # compacted to int16, then a table of its range
     assert compact_values(values).dtype == np.int16
     assert compact_values(values * 100).dtype == np.int32
 
