@@ -23,11 +23,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aldesk.al.context import PoolState
-from aldesk.al.policy import choose
 from aldesk.ml.backbones import usable_cores
 from aldesk.ml.committee import Committee, preprocess_for, train_committee
-from aldesk.services.simulate import Dataset, aubc, budgets, load_dataset, stratified_split
+from aldesk.services.simulate import (
+    Dataset,
+    accuracy,
+    aubc,
+    budgets,
+    load_dataset,
+    rounds,
+    stratified_split,
+)
 
 PREDICTORS = ("members' mean", "one head, all labels", "average of both")
 
@@ -42,32 +48,19 @@ def predictions(committee: Committee, head: Committee, x: np.ndarray) -> list[np
 def run(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int
         ) -> np.ndarray:
     """(len(PREDICTORS), rounds) held-out accuracy; picks made as `simulate` makes them."""
-    pool, test = stratified_split(data.y, seed)
-    rng = np.random.default_rng(seed + 1000)
-    norm = preprocess_for(data.representation, data.x[pool])
-    labeled: list[int] = []
-    committee = None
+    norm = None
     rows = []
-    for target in budgets(init, batch, budget):
-        need = min(target, len(pool)) - len(labeled)
-        if need > 0:
-            unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
-            state = PoolState(
-                probs=None if committee is None else committee.predict_proba(
-                    data.x[pool[unlabeled]]),
-                embeddings=data.x[pool[unlabeled]],
-                labeled_embeddings=data.x[pool[labeled]],
-                labeled_classes=data.y[pool[labeled]])
-            labeled.extend(int(unlabeled[p]) for p in choose(strategy, state, need, rng))
-        x_lab, y_lab = data.x[pool[labeled]], data.y[pool[labeled]]
-        if len(np.unique(y_lab)) < 2:
-            committee = None
-            rows.append([float((data.y[test] == y_lab[0]).mean())] * len(PREDICTORS))
+    for r in rounds(data, strategy, seed, init, batch, budget):
+        if r.committee is None:
+            rows.append([accuracy(data, r)] * len(PREDICTORS))
             continue
-        committee = train_committee(x_lab, y_lab, seed=seed, standardise=norm)
-        head = train_committee(x_lab, y_lab, members=1, seed=seed, standardise=norm)
-        rows.append([float((committee.classes[p.argmax(1)] == data.y[test]).mean())
-                     for p in predictions(committee, head, data.x[test])])
+        if norm is None:
+            pool = np.setdiff1d(np.arange(len(data.y)), r.test)
+            norm = preprocess_for(data.representation, data.x[pool])
+        head = train_committee(data.x[r.labeled], data.y[r.labeled], members=1, seed=seed,
+                               standardise=norm)
+        rows.append([float((r.committee.classes[p.argmax(1)] == data.y[r.test]).mean())
+                     for p in predictions(r.committee, head, data.x[r.test])])
     return np.array(rows).T
 
 

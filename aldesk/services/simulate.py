@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from aldesk.services.ingest import sync_folder
 from aldesk.store import Project
 from aldesk.store import items as store_items
 
+if TYPE_CHECKING:
+    from aldesk.ml.committee import Committee
+
 TEST_FRACTION = 0.25
 
 
@@ -34,6 +38,7 @@ class Dataset:
     y: np.ndarray  # (N,) int class index
     class_names: list[str]
     representation: str
+    names: list[str] = field(default_factory=list)  # each row's path in the folder
 
 
 def _cache_project(folder: Path) -> Path:
@@ -73,7 +78,8 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None
     index = {name: k for k, name in enumerate(classes)}
     y = np.array([index.get(rel[i].split("/", 1)[0], -1) for i in ids])
     keep = y >= 0
-    return Dataset(x[keep], y[keep], classes, rep.id), timing
+    names = [rel[i] for i, k in zip(ids, keep, strict=True) if k]
+    return Dataset(x[keep], y[keep], classes, rep.id, names), timing
 
 
 def stratified_split(y: np.ndarray, seed: int, fraction: float = TEST_FRACTION
@@ -96,9 +102,19 @@ def budgets(init: int, batch: int, budget: int) -> list[int]:
     return out
 
 
-def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
-              job: Job | None = None, members: int = 10) -> tuple[list[float], float]:
-    """Test accuracy after each round of one strategy and seed; and the seconds it took."""
+@dataclass(frozen=True)
+class Round:
+    """The state after one round of a simulated experiment (rows index the Dataset)."""
+    labeled: np.ndarray  # (L,) rows labeled so far, in the order they were picked
+    picked: np.ndarray  # (k,) rows picked in this round: the tail of `labeled`
+    committee: Committee | None  # trained on `labeled`; None while one class is labeled
+    test: np.ndarray  # (T,) held-out rows
+
+
+def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
+           job: Job | None = None, members: int = 10) -> Iterator[Round]:
+    """Runs one strategy and seed: picks `init` items, then `batch` per round until `budget`,
+    training the committee on the labels after each round."""
     from aldesk.al.context import PoolState
     from aldesk.al.policy import choose
     from aldesk.ml.committee import preprocess_for, train_committee
@@ -107,13 +123,12 @@ def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, bu
     rng = np.random.default_rng(seed + 1000)
     norm = preprocess_for(data.representation, data.x[pool])
     labeled: list[int] = []  # positions in `pool`
-    curve = []
-    start = time.perf_counter()
     committee = None
     for target in budgets(init, batch, budget):
         if job is not None:
             job.check()
         need = min(target, len(pool)) - len(labeled)
+        before = len(labeled)
         if need > 0:
             unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
             state = PoolState(
@@ -125,16 +140,32 @@ def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, bu
             )
             picks = choose(strategy, state, need, rng)
             labeled.extend(int(unlabeled[p]) for p in picks)
-        lab_y = data.y[pool[labeled]]
-        if len(np.unique(lab_y)) >= 2:
-            committee = train_committee(data.x[pool[labeled]], lab_y, seed=seed,
-                                        standardise=norm, members=members)
-            probs = committee.predict_proba(data.x[test]).mean(axis=0)
-            predicted = committee.classes[probs.argmax(axis=1)]
-        else:
-            committee = None
-            predicted = np.full(len(test), lab_y[0] if len(lab_y) else 0)
-        curve.append(float((predicted == data.y[test]).mean()))
+        rows = pool[np.asarray(labeled, np.int64)]
+        lab_y = data.y[rows]
+        committee = (train_committee(data.x[rows], lab_y, seed=seed, standardise=norm,
+                                     members=members)
+                     if len(np.unique(lab_y)) >= 2 else None)
+        yield Round(rows, rows[before:], committee, test)
+
+
+def accuracy(data: Dataset, state: Round) -> float:
+    """Held-out accuracy of the round's committee (its members' mean); with one class
+    labeled, of predicting that class."""
+    if state.committee is None:
+        lab_y = data.y[state.labeled]
+        predicted = np.full(len(state.test), lab_y[0] if len(lab_y) else 0)
+    else:
+        probs = state.committee.predict_proba(data.x[state.test]).mean(axis=0)
+        predicted = state.committee.classes[probs.argmax(axis=1)]
+    return float((predicted == data.y[state.test]).mean())
+
+
+def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
+              job: Job | None = None, members: int = 10) -> tuple[list[float], float]:
+    """Test accuracy after each round of one strategy and seed; and the seconds it took."""
+    start = time.perf_counter()
+    curve = [accuracy(data, r)
+             for r in rounds(data, strategy, seed, init, batch, budget, job, members)]
     return curve, time.perf_counter() - start
 
 
