@@ -1,0 +1,101 @@
+"""simulate's rounds on real digits: what each round picks, and the benchmark set of camera
+tracks (benchmarks/make_scenes.py) with its near-duplicate groups (bench_batches.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from conftest import make_digit_folder
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from aldesk.services.simulate import Dataset, accuracy, budgets, load_dataset, rounds, run_curve
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    d = load_digits()
+    x = (d.data / 16).astype(np.float32)
+    return Dataset(x, d.target, [str(c) for c in range(10)], "pixels",
+                   [f"{t}/d{k:04d}.png" for k, t in enumerate(d.target)])
+
+
+@pytest.mark.parametrize("strategy", ["auto", "random", "margin"])
+def test_each_round_adds_its_batch_to_the_labels(digits, strategy):
+    steps = budgets(10, 15, 55)
+    out = list(rounds(digits, strategy, 0, 10, 15, 55, members=3))
+    assert [len(r.labeled) for r in out] == steps
+    seen: set[int] = set()
+    for r in out:
+        assert np.array_equal(r.labeled[len(r.labeled) - len(r.picked):], r.picked)
+        assert seen.isdisjoint(r.picked.tolist())  # never picked twice
+        seen.update(r.picked.tolist())
+        assert set(r.labeled.tolist()) == seen
+        assert not set(r.labeled.tolist()) & set(r.test.tolist())  # test items stay hidden
+        assert r.committee is not None
+    # the same seed picks the same items; run_curve scores exactly these rounds
+    again = list(rounds(digits, strategy, 0, 10, 15, 55, members=3))
+    assert all(np.array_equal(a.labeled, b.labeled) for a, b in zip(out, again, strict=True))
+    curve, _ = run_curve(digits, strategy, 0, 10, 15, 55, members=3)
+    assert curve == [accuracy(digits, r) for r in out]
+    assert curve[-1] > 0.6  # ten classes: chance is 0.1
+
+
+def test_one_labeled_class_predicts_that_class(digits):
+    first = next(rounds(digits, "random", 0, 1, 1, 1))
+    assert first.committee is None and len(first.labeled) == 1
+    expected = float((digits.y[first.test] == digits.y[first.labeled[0]]).mean())
+    assert accuracy(digits, first) == pytest.approx(expected)
+
+
+def test_loaded_dataset_names_each_row_by_its_path(tmp_path):
+    folder = make_digit_folder(tmp_path / "digits", 30)
+    data, _ = load_dataset(folder, "pixels")
+    assert len(data.names) == len(data.y) == 30
+    for name, y in zip(data.names, data.y, strict=True):
+        assert name.split("/", 1)[0] == data.class_names[y]
+        assert (folder / name).is_file()
+
+
+def test_camera_tracks_are_near_duplicates_and_tracks_differ(tmp_path):
+    scenes = bench("make_scenes")
+    rng = np.random.default_rng(0)
+    photo = Image.open(scenes.photo_path("sklearn", "china.jpg")).convert("RGB")
+    first, second = (scenes.track(photo, 4, rng) for _ in range(2))
+    assert all(im.size == scenes.FRAME for im in first + second)
+    a = [np.asarray(im, np.float32).ravel() for im in first + second]
+    within = np.corrcoef(a[0], a[1])[0, 1]
+    across = abs(np.corrcoef(a[0], a[4])[0, 1])
+    assert within > 0.8 and within > across + 0.2
+
+
+def test_make_scenes_writes_class_folders_of_tracks(tmp_path, monkeypatch):
+    scenes = bench("make_scenes")
+    monkeypatch.setattr(scenes, "PHOTOS", {"temple": ("sklearn", "china.jpg"),
+                                           "flower": ("sklearn", "flower.jpg")})
+    assert scenes.make_scenes(tmp_path, per_class=10, frames_per_track=4) == 20
+    names = sorted(p.name for p in (tmp_path / "temple").iterdir())
+    assert len(names) == 10 and names[0] == "temple-0000-0.jpg" and names[-1] == "temple-0002-1.jpg"
+    batches = bench("bench_batches")
+    groups = np.array([batches.group_of(f"temple/{n}") for n in names])
+    assert len(set(groups)) == 3 and groups[0] == "temple/temple-0000"
+    # one batch of three frames of track 0, then one with a repeat of track 0 and track 1
+    within, earlier, distinct = batches.redundancy(groups, [np.array([0, 1, 2]),
+                                                            np.array([3, 4, 5])])
+    assert (within, earlier, distinct) == (pytest.approx(1 / 3), pytest.approx(1 / 3), 2.0)
