@@ -125,11 +125,29 @@ def _without(ids: np.ndarray, drop: Iterable[int]) -> list[int]:
     return ids.tolist()  # type: ignore[no-any-return]
 
 
+def unranked_order(ids: Iterable[int]) -> list[int]:
+    """The unlabeled items before any ranking exists (the model is still reading them): a
+    fixed pseudo-random order, the same on every open and for each item whatever else the
+    project holds. Not file order, in which a camera's consecutive frames or the first class's
+    subfolder would take all the first labels."""
+    arr = np.fromiter(ids, np.int64)
+    return arr[np.argsort(_mix(arr), kind="stable")].tolist()  # type: ignore[no-any-return]
+
+
+def _mix(ids: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each id (the splitmix64 finaliser; wraps around by design)."""
+    z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 def filtered(name: str, index: ProjectIndex, labels: dict[int, LabelState],
              ranking: Ranking | None, class_id: int | None = None) -> list[int]:
     """Item ids a filter lists, in the order they are worked through.
 
-    unlabeled: the ranked queue (items the model has not scored go last); labeled / by class,
+    unlabeled: the ranked queue (items the model has not scored go last), or before the first
+    ranking `unranked_order`; labeled / by class,
     skipped, unsure: in the order they were labeled; disputed: labels the committee doubts
     most first; errors: items that cannot be shown.
     """
@@ -138,7 +156,8 @@ def filtered(name: str, index: ProjectIndex, labels: dict[int, LabelState],
         done |= index.unusable()
         if ranking is not None:  # the worker's order already holds every usable item
             return _without(ranking.queue, done)
-        return [i for i, r in index.rows.items() if r.status == "ok" and i not in done]
+        return unranked_order(i for i, r in index.rows.items()
+                              if r.status == "ok" and i not in done)
     if name in ("labeled", "skipped", "unsure"):
         kind = {"labeled": "label", "skipped": "skip", "unsure": "unsure"}[name]
         chosen = [s for s in labels.values() if s.kind == kind

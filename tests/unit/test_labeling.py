@@ -8,7 +8,7 @@ import pytest
 from aldesk.core.commands import UndoStack
 from aldesk.core.errors import LabelError
 from aldesk.core.types import Provenance
-from aldesk.services.browse import Place, ProjectIndex, filtered
+from aldesk.services.browse import Place, ProjectIndex, filtered, unranked_order
 from aldesk.services.ingest import sync_folder
 from aldesk.services.labeling import ActiveTimer, LabelCommand, SessionStats
 from aldesk.services.ranking import Ranking
@@ -169,5 +169,17 @@ def test_filters(project):
     assert filtered("errors", index, labels, ranking) == [ids[3]]
     # The committee says mug with 0.95 everywhere: the cup label is disputed, mug is not.
     assert filtered("disputed", index, labels, ranking) == [ids[0]]
-    assert filtered("unlabeled", index, labels, None)[:2] == [i for i in ids if i not in
-                                                              ids[:4]][:2]
+    before_ranking = filtered("unlabeled", index, labels, None)
+    assert sorted(before_ranking) == [i for i in ids if i not in ids[:4]]
+    assert before_ranking == unranked_order(before_ranking)
+
+
+def test_before_any_ranking_the_queue_is_spread_not_in_file_order():
+    # 1,000 items in tracks of 8 consecutive ids (a camera's frames, in file order)
+    order = unranked_order(range(1, 1001))
+    assert sorted(order) == list(range(1, 1001))
+    assert len({(i - 1) // 8 for i in order[:20]}) >= 18  # file order: 3 tracks
+    assert len({(i - 1) // 100 for i in order[:20]}) >= 7  # ten class folders of 100
+    # each item keeps its place relative to the others, whatever else the project holds
+    assert unranked_order(range(1, 1001, 2)) == [i for i in order if i % 2 == 1]
+    assert unranked_order(range(1, 1001)) == order
