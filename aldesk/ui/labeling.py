@@ -49,6 +49,9 @@ class LabelingController(QObject):
         self.filter: tuple[str, int | None] = ("unlabeled", None)
         self.rendered: Rendered | None = None
         self.shown_item: int | None = None  # the item whose pixels are in the viewer
+        # The list on screen was built before any ranking and nobody has acted on it yet: the
+        # first ranking may replace all of it, so a project opens on its best item.
+        self._placeholder = False
         loader.loaded.connect(self._image_loaded)
         loader.rewindowed.connect(self._rewindowed)
         viewer.viewer.window_requested.connect(self._window_requested)
@@ -75,11 +78,13 @@ class LabelingController(QObject):
         return filtered(name, self.state.index, self.state.labels, self.state.ranking, class_id)
 
     def start(self) -> None:
+        self._placeholder = self.state.ranking is None and self.filter[0] == "unlabeled"
         self.place.reset(self._rows())
         self.queue.show_rows(self.place.rows, self.current)
         self.show_current()
 
     def set_filter(self, name: str, class_id: int | None) -> None:
+        self._acted()
         self.filter = (name, class_id)
         self.refilter()
 
@@ -91,7 +96,14 @@ class LabelingController(QObject):
             self.show_current()
 
     def apply_ranking(self) -> None:
-        """A new ranking replaces what lies ahead; the item on screen and the way back stay."""
+        """A new ranking replaces what lies ahead; the item on screen and the way back stay
+        (unless nothing has been done yet since the project opened: then it starts at the top)."""
+        if self._placeholder:
+            self._placeholder = False
+            self.place.reset(self._rows())
+            self.queue.show_rows(self.place.rows, self.current)
+            self.show_current()
+            return
         if self.filter[0] == "unlabeled":
             self.place.replace_ahead(self._rows())
             self.queue.show_rows(self.place.rows, self.current)
@@ -106,8 +118,13 @@ class LabelingController(QObject):
 
     # -- navigation ----------------------------------------------------------------------
 
-    def go_to(self, item_id: int) -> None:
+    def _acted(self) -> None:
+        """The user did something (moved, labeled, changed the window or the list)."""
+        self._placeholder = False
         self.timer.touch()
+
+    def go_to(self, item_id: int) -> None:
+        self._acted()
         if not self.place.go_to_item(item_id):
             self.place.rows.insert(self.place.pos + 1, item_id)
             self.place.next()
@@ -115,7 +132,7 @@ class LabelingController(QObject):
         self.show_current()
 
     def next(self) -> None:
-        self.timer.touch()
+        self._acted()
         if self.place.at_end():
             self.message.emit("End of the list.")
             return
@@ -123,7 +140,7 @@ class LabelingController(QObject):
         self.show_current()
 
     def previous(self) -> None:
-        self.timer.touch()
+        self._acted()
         if self.place.pos > 0:
             self.place.previous()
             self.show_current()
@@ -184,12 +201,14 @@ class LabelingController(QObject):
         return BURNED_IN_WARNING if meta.get("burned_in") in ("yes", "likely") else None
 
     def _frame_changed(self, frame: int) -> None:
+        self._placeholder = False
         item_id = self.current
         if item_id is not None:
             self.loader.request(ImageKey(item_id, frame), self.state.index.path(item_id),
                                 self.state.index.rows[item_id].kind)
 
     def _window_requested(self, window: object) -> None:
+        self._placeholder = False
         if self.current is not None and self.rendered is not None:
             self.loader.rewindow(self.current, self.rendered, window)  # type: ignore[arg-type]
 
@@ -252,6 +271,7 @@ class LabelingController(QObject):
             suggestion_shown=suggested is not None, suggested_class_id=suggested)
 
     def _act(self, kind: str, class_ids: tuple[int, ...], text: str) -> bool:
+        self._placeholder = False
         item_id = self.current
         if item_id is None:
             return False

@@ -72,8 +72,29 @@ def test_opening_a_project_goes_straight_to_labeling(qtbot, window, project_path
     assert ws.state.ranking is not None and ws.state.ranking.strategy == "typicality"
     assert window.windowTitle().startswith("digits")
     assert ws.queue.model.rowCount() == 120
-    # the first item of the list is on screen and selected in the queue
+    # the ranking's first item is on screen and selected in the queue, not whichever item
+    # was shown while the ranking was computed
+    assert ws.labeling.current == ws.state.ranking.queue[0]
     assert ws.queue.view.currentIndex().row() == 0
+
+
+@pytest.mark.parametrize("acted", [False, True])
+def test_the_first_ranking_replaces_the_list_only_if_nothing_was_done(qtbot, window,
+                                                                      project_path, acted):
+    ws = _open(qtbot, window, project_path)
+    ws.state.ranking = None  # as just after opening: the list is in unranked order
+    ws.labeling.start()
+    if acted:
+        _key(qtbot, window, Qt.Key.Key_Right)
+    on_screen = ws.labeling.current
+    unlabeled = sorted(ws.state.index.rows)  # file order: not how the unranked list starts
+    assert on_screen != unlabeled[0]
+    ws.state.set_ranking(Ranking(None, "random", np.array(unlabeled), np.zeros(len(unlabeled))))
+    if acted:  # the user's place is kept
+        assert ws.labeling.current == on_screen
+    else:
+        assert ws.labeling.current == unlabeled[0]
+        assert ws.labeling.place.rows == unlabeled
 
 
 def test_class_hotkey_labels_commits_and_advances(qtbot, window, project_path):
