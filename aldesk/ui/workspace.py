@@ -147,7 +147,7 @@ class Workspace(QObject):
                                          for c in self.state.active_classes()])
         values, what = pool_uncertainty(self.state.ranking)
         if what == UNCERTAINTY:
-            self.dashboard.set_scores(values, "", axis="1 − margin between the top two classes",
+            self.dashboard.set_scores(values, "", axis="1 − margin (top two classes)",
                                       title="Committee uncertainty on the queue")
         else:
             self.dashboard.set_scores(values, what)
