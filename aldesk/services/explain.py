@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from aldesk.al.registry import get_strategy
 from aldesk.services.ranking import Ranking
 
 _STRATEGY_WORDS = {
@@ -60,3 +61,28 @@ def why(ranking: Ranking | None, item_id: int, names: dict[int, str]) -> str:
         reason = f"rank {rank + 1:,} of {len(ranking.queue):,}: {words}"
     said = describe_prediction(ranking, item_id, names)
     return f"Why: {reason}." + (f" {said}" if said else "")
+
+
+def queue_line(ranking: Ranking | None, item_id: int, names: dict[int, str]) -> str:
+    """The queue's second line for an unlabeled item: '#3 · score 0.42  ·  cat 0.61'. The
+    score only where it says more than the rank: batch strategies (auto among them) score by
+    rank, so every item near the top would read 1.00."""
+    if ranking is None:
+        return "not scored yet"
+    parts = []
+    found = ranking.rank_of(item_id)
+    if found is not None and not np.isnan(found[1]):
+        parts.append(f"#{found[0] + 1:,}" + (f" · score {found[1]:.2f}"
+                                               if _scores_say_more(ranking.strategy) else ""))
+    pred = ranking.prediction(item_id)
+    if pred is not None:
+        j = int(pred[0].argmax())
+        parts.append(f"{names.get(ranking.class_ids[j], '?')} {float(pred[0][j]):.2f}")
+    return "  ·  ".join(parts) or "not scored yet"
+
+
+def _scores_say_more(strategy: str) -> bool:
+    try:
+        return get_strategy(strategy).output == "scores"
+    except ValueError:  # not a registered strategy (e.g. a stream round)
+        return True

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from aldesk.core.idindex import IdIndex
 from aldesk.services.browse import FILTERS
+from aldesk.services.explain import queue_line
 from aldesk.ui.loader import ImageLoader
 from aldesk.ui.state import ProjectState
 
@@ -160,17 +161,7 @@ def _second_line(state: ProjectState, item_id: int) -> tuple[str, str]:
         return "✓ " + ", ".join(names.get(c, "?") for c in label.class_ids), "#8fd18f"
     if label is not None and label.kind in ("skip", "unsure"):
         return ("skipped" if label.kind == "skip" else "unsure"), "#d0b060"
-    ranking = state.ranking
-    parts = []
-    if ranking is not None:
-        found = ranking.rank_of(item_id)
-        if found is not None and found[1] == found[1]:  # not NaN
-            parts.append(f"#{found[0] + 1} · score {found[1]:.2f}")
-        pred = ranking.prediction(item_id)
-        if pred is not None:
-            j = int(pred[0].argmax())
-            parts.append(f"{names.get(ranking.class_ids[j], '?')} {float(pred[0][j]):.2f}")
-    return ("  ·  ".join(parts) or "not scored yet"), "#a8a8a8"
+    return queue_line(state.ranking, item_id, names), "#a8a8a8"
 
 
 def _draw_votes(painter: QPainter, state: ProjectState, item_id: int, rect: QRect) -> None:

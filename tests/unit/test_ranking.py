@@ -7,9 +7,9 @@ import pytest
 
 from aldesk.core.errors import Cancelled
 from aldesk.core.jobs import LocalJob
-from aldesk.services.explain import describe_prediction, why
+from aldesk.services.explain import describe_prediction, queue_line, why
 from aldesk.services.ingest import sync_folder
-from aldesk.services.ranking import compute_ranking
+from aldesk.services.ranking import Ranking, compute_ranking
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
@@ -157,3 +157,25 @@ def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
     embed_project(project, rep)
     assert count(older) == 0 and count(current) == kept and count(unrelated) == kept
     assert store_emb.superseded(project, current) == []  # nothing left to look for
+
+
+def test_the_queue_line_shows_a_score_only_where_it_says_more_than_the_rank():
+    probs = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]], np.float32)
+    votes = np.array([[2, 8], [7, 3], [5, 5]], np.int16)
+
+    def ranking(strategy, scores):
+        return Ranking(3, strategy, np.array([12, 11, 10]), np.array(scores), class_ids=(1, 2),
+                       predicted_ids=np.array([10, 11, 12]), probs=probs, votes=votes,
+                       members=10)
+
+    names = {1: "cat", 2: "dog"}
+    assert queue_line(ranking("margin", [0.9, 0.4, 0.1]), 11, names) == \
+        "#2 · score 0.40  ·  cat 0.60"
+    # auto's batch strategy scores by rank: 1.00, 0.67, 0.33 would say nothing new
+    assert queue_line(ranking("margin_diversity", [1.0, 0.67, 0.33]), 12, names) == \
+        "#1  ·  cat 0.50"
+    assert queue_line(ranking("margin", [0.9, 0.4, float("nan")]), 10, names) == "dog 0.80"
+    assert queue_line(None, 10, names) == "not scored yet"
+    bare = Ranking(None, "typicality", np.array([10, 11]), np.array([1.0, 0.5]))
+    assert queue_line(bare, 99, names) == "not scored yet"
+    assert queue_line(bare, 11, names) == "#2"
