@@ -97,6 +97,8 @@ class ImageLoader(QObject):
 
     def _store(self, key: ImageKey, rendered: Rendered | None, error: str, quiet: bool
                ) -> None:
+        if self._closed:  # queued before shutdown: its project is gone
+            return
         self._inflight.pop(key, None)
         if key in self._wanted:
             self._wanted.discard(key)
