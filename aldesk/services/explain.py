@@ -26,6 +26,11 @@ _STRATEGY_WORDS = {
 }
 
 
+AUDIT_WHY = ("Audit: drawn at random from the unlabeled items, with the model's guess hidden. "
+             "Your answers here measure how often the model is right, without the bias of "
+             "choosing hard items.")
+
+
 def describe_prediction(ranking: Ranking | None, item_id: int, names: dict[int, str]
                         ) -> str:
     """'Committee: 7 of 10 say cat (p 0.62); 3 say dog.' or '' without a committee."""

@@ -72,7 +72,20 @@ def project_info(project: Project) -> dict[str, Any]:
             "reason": project.meta("representation_reason"),
         },
         "stopping": _stopping(models, by_kind.get("label", 0), project.meta("label_budget")),
+        "audit": _audit(project),
     }
+
+
+def _audit(project: Project) -> dict[str, Any] | None:
+    """The accuracy measured on audit items (random, labeled blind), or None before any."""
+    from aldesk.services.audit import audit_estimate
+
+    est = audit_estimate(project)
+    if est is None:
+        return None
+    return {"accuracy": round(est.accuracy, 4), "audits": est.audits, "correct": est.correct,
+            "interval": [round(est.low, 4), round(est.high, 4)],
+            "model_versions": [est.first_version, est.last_version], "text": est.text()}
 
 
 def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
@@ -134,6 +147,10 @@ def format_info(info: dict[str, Any]) -> str:
         stop = info["stopping"]
         kappa = f" (agreement {stop['agreements'][-1]:.3f})" if stop["agreements"] else ""
         lines.append(f"stopping  {stop['note']}{kappa}")
+        audit = info["audit"]
+        lines.append("audit     " + ("none yet: every 10th item of the app's queue is drawn at "
+                                     "random and labeled without the model's guess"
+                                     if audit is None else f"accuracy {audit['text']}"))
     else:
         lines.append("model     none trained yet")
     return "\n".join(lines)

@@ -31,6 +31,7 @@ class LabelCommand:
     text: str
     seconds: float | None = None
     provenance: Provenance = field(default_factory=Provenance)
+    origin: str = "app"  # of the first act: "app", or "audit" for an item drawn at random
     annotation_id: int | None = None
     _before: LabelState | None = None
     _times: int = 0
@@ -41,7 +42,7 @@ class LabelCommand:
         self.annotation_id = store_ann.record(
             self.project, self.item_id, self.kind, self.class_ids, annotator=self.annotator,
             seconds_spent=self.seconds if self._times == 0 else None,
-            origin="app" if self._times == 0 else "redo", provenance=self.provenance)
+            origin=self.origin if self._times == 0 else "redo", provenance=self.provenance)
         self._times += 1
 
     def undo(self) -> None:

@@ -93,6 +93,12 @@ class SettingsDialog(QDialog):
         form.addRow("Annotator", self.annotator)
         form.addRow("Retrain every", self.every)
         form.addRow("", self.suggestions)
+        self.audits = QCheckBox("Audit the model: every 10th item is drawn at random and shown "
+                                "without its guess")
+        self.audits.setToolTip("Your labels on these items measure the model's accuracy on the "
+                               "unlabeled items without the bias of active learning.")
+        self.audits.setChecked(settings.audits)
+        form.addRow("", self.audits)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -106,4 +112,5 @@ class SettingsDialog(QDialog):
             self.settings.annotator = self.annotator.text()
         self.settings.retrain_every = self.every.value()
         self.settings.suggestions = self.suggestions.isChecked()
+        self.settings.audits = self.audits.isChecked()
         super().accept()

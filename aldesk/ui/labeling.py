@@ -14,8 +14,8 @@ from aldesk.core.commands import UndoStack
 from aldesk.core.errors import AldeskError
 from aldesk.core.types import Provenance
 from aldesk.io.render import Rendered
-from aldesk.services.browse import Place, filtered
-from aldesk.services.explain import why
+from aldesk.services.browse import Place, filtered, queue_with_audits
+from aldesk.services.explain import AUDIT_WHY, why
 from aldesk.services.labeling import ActiveTimer, LabelCommand, SessionStats
 from aldesk.store import items as store_items
 from aldesk.ui.class_panel import ClassPanel
@@ -73,9 +73,24 @@ class LabelingController(QObject):
     def current(self) -> int | None:
         return self.place.current
 
-    def _rows(self) -> list[int]:
+    def _rows(self, keep_current: bool = True) -> list[int]:
+        """The list to work through; in the ranked queue, one position in ten is an audit
+        item (`browse.with_audits`) when a committee exists and audits are on. The item on
+        screen (when it stays there) keeps whatever it was when it came up."""
         name, class_id = self.filter
-        return filtered(name, self.state.index, self.state.labels, self.state.ranking, class_id)
+        ranking = self.state.ranking
+        shown = self.current if keep_current else None
+        was_audit = shown is not None and shown in self.state.audits
+        audits: set[int] = set()
+        if (name == "unlabeled" and ranking is not None and ranking.probs is not None
+                and self.settings.audits):
+            rows, audits = queue_with_audits(self.state.index, self.state.labels, ranking)
+        else:
+            rows = filtered(name, self.state.index, self.state.labels, ranking, class_id)
+        if shown is not None:
+            (audits.add if was_audit else audits.discard)(shown)
+        self.state.audits = audits
+        return rows
 
     def start(self) -> None:
         self._placeholder = self.state.ranking is None and self.filter[0] == "unlabeled"
@@ -100,7 +115,7 @@ class LabelingController(QObject):
         (unless nothing has been done yet since the project opened: then it starts at the top)."""
         if self._placeholder:
             self._placeholder = False
-            self.place.reset(self._rows())
+            self.place.reset(self._rows(keep_current=False))
             self.queue.show_rows(self.place.rows, self.current)
             self.show_current()
             return
@@ -221,7 +236,8 @@ class LabelingController(QObject):
     def suggestion(self, item_id: int | None) -> int | None:
         """The committee's class for the item, when suggestions are on and one exists."""
         ranking = self.state.ranking
-        if item_id is None or ranking is None or not self.settings.suggestions:
+        if (item_id is None or ranking is None or not self.settings.suggestions
+                or item_id in self.state.audits):
             return None
         found = ranking.prediction(item_id)
         if found is None:
@@ -236,13 +252,14 @@ class LabelingController(QObject):
         ranking = self.state.ranking
         names = self.state.class_names()
         prediction: dict[int, tuple[float, int]] = {}
-        found = None if ranking is None else ranking.prediction(item_id)
+        audit = item_id in self.state.audits
+        found = None if ranking is None or audit else ranking.prediction(item_id)
         if found is not None and ranking is not None:
             for j, cid in enumerate(ranking.class_ids):
                 prediction[cid] = (float(found[0][j]), int(found[1][j]))
         label = self.state.label_of(item_id)
         current = label.class_ids if label is not None and label.kind == "label" else ()
-        status = why(ranking, item_id, names)
+        status = AUDIT_WHY if audit else why(ranking, item_id, names)
         if label is not None:
             what = {"label": "Labeled " + ", ".join(names.get(c, "?") for c in current),
                     "skip": "Skipped", "unsure": "Marked unsure"}.get(label.kind, "")
@@ -265,6 +282,13 @@ class LabelingController(QObject):
         ranking = self.state.ranking
         found = None if ranking is None else ranking.rank_of(item_id)
         score = None if found is None or found[1] != found[1] else found[1]
+        if item_id in self.state.audits and ranking is not None:
+            # what the model would have said, kept to be compared with the blind label
+            pred = ranking.prediction(item_id)
+            suggested = None if pred is None else ranking.class_ids[int(pred[0].argmax())]
+            return Provenance(model_version=ranking.model_version, score=score,
+                              rank=None if found is None else found[0],
+                              suggestion_shown=False, suggested_class_id=suggested)
         return Provenance(
             model_version=None if ranking is None else ranking.model_version,
             score=score, rank=None if found is None else found[0],
@@ -276,9 +300,11 @@ class LabelingController(QObject):
         if item_id is None:
             return False
         suggested = self.suggestion(item_id)
+        audit = item_id in self.state.audits
         command = LabelCommand(
             self.state.project, item_id, kind, class_ids, self.settings.annotator, text,
-            seconds=self.timer.item_seconds(), provenance=self._provenance(item_id, suggested))
+            seconds=self.timer.item_seconds(), provenance=self._provenance(item_id, suggested),
+            origin="audit" if audit else "app")
         try:
             self.undo_stack.push(command)  # committed to disk when this returns
         except AldeskError as err:

@@ -161,13 +161,15 @@ def _second_line(state: ProjectState, item_id: int) -> tuple[str, str]:
         return "✓ " + ", ".join(names.get(c, "?") for c in label.class_ids), "#8fd18f"
     if label is not None and label.kind in ("skip", "unsure"):
         return ("skipped" if label.kind == "skip" else "unsure"), "#d0b060"
+    if item_id in state.audits:
+        return "audit: drawn at random, guess hidden", "#c8a2e0"
     return queue_line(state.ranking, item_id, names), "#a8a8a8"
 
 
 def _draw_votes(painter: QPainter, state: ProjectState, item_id: int, rect: QRect) -> None:
     """The committee's votes as a bar of class colours (width proportional to votes)."""
     ranking = state.ranking
-    pred = None if ranking is None else ranking.prediction(item_id)
+    pred = None if ranking is None or item_id in state.audits else ranking.prediction(item_id)
     if pred is None or ranking is None or ranking.members == 0:
         return
     colours = {c.id: c.colour for c in state.classes}

@@ -64,6 +64,15 @@ class Settings:
     def suggestions(self, on: bool) -> None:
         self._s.setValue("suggestions", "true" if on else "false")
 
+    @property
+    def audits(self) -> bool:
+        """One queue position in ten for an item drawn at random, labeled blind."""
+        return str(self._s.value("audits", "true")).lower() == "true"
+
+    @audits.setter
+    def audits(self, on: bool) -> None:
+        self._s.setValue("audits", "true" if on else "false")
+
     def recent(self) -> list[Path]:
         """Recent projects, newest first, those that still exist."""
         raw = self._s.value("recent", []) or []

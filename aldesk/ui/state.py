@@ -33,6 +33,7 @@ class ProjectState(QObject):
         self.labels: dict[int, LabelState] = store_ann.current_all(project)
         self.classes: list[ClassInfo] = store_classes.list_classes(project)
         self.ranking: Ranking | None = None
+        self.audits: set[int] = set()  # queued items drawn at random, labeled blind
         self.thumbnails = thumbnail_cache(project)
         self._count_items()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from aldesk.services.audit import AuditEstimate
+
 
 class StatusBar(QStatusBar):
     cancel_requested = Signal()
@@ -44,17 +46,26 @@ class StatusBar(QStatusBar):
         rate = "" if per_minute is None else f" · {per_minute:.1f}/min"
         self.pace.setText(f"this session: {session_labels} labels{rate}")
 
-    def set_model(self, version: int | None, accuracy: float | None, since: int) -> None:
+    def set_model(self, version: int | None, accuracy: float | None, since: int,
+                  audit: AuditEstimate | None = None) -> None:
         if version is None:
             self.model.setText("no model yet")
             return
-        acc = ("accuracy not estimated yet" if accuracy is None
-               else f"cross-validated accuracy {accuracy:.0%}")
+        cv = ("Cross-validated on the labeled items: "
+              + ("not estimated yet." if accuracy is None else f"{accuracy:.0%}.")
+              + " Active learning picks hard items to label, so this tends to understate "
+              "accuracy on the whole pool.")
+        if audit is not None:
+            acc = (f"accuracy {audit.accuracy:.0%} on {audit.audits} audit item"
+                   + ("" if audit.audits == 1 else "s"))
+            tip = f"Measured on {audit.text()}: items drawn at random, labeled blind. {cv}"
+        else:
+            acc = ("accuracy not estimated yet" if accuracy is None
+                   else f"cross-validated accuracy {accuracy:.0%}")
+            tip = cv + " Audit items (every 10th in the queue) will measure it without bias."
         stale = f" · {since} new labels since" if since else ""
         self.model.setText(f"model v{version}: {acc}{stale}")
-        self.model.setToolTip(
-            "Accuracy by cross-validation on the labeled items. Active learning picks hard "
-            "items to label, so this tends to understate accuracy on the whole pool.")
+        self.model.setToolTip(tip)
 
     def set_watching(self, folder: object) -> None:
         """Stream mode stays visible while it is on: 'watching FOLDER'."""

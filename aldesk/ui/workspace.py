@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
 from aldesk.core import heap
+from aldesk.services.audit import AuditEstimate, audit_estimate, audited_items
 from aldesk.services.compute import ComputeProcess
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
@@ -67,6 +68,10 @@ class Workspace(QObject):
         self.stream = StreamController(self.state, runner, compute, self.training)
         self.labeling.labeled.connect(self.training.label_added)
         self.labeling.labeled.connect(self.update_status)
+        self.audit: AuditEstimate | None = None
+        self._audited: set[int] = set()  # items answered as audits, ever
+        self.state.labels_changed.connect(self._label_changed)
+        self.state.ranking_changed.connect(self.refresh_audit)
         self.labeling.message.connect(lambda text: status.showMessage(text, 6000))
         self.state.labels_changed.connect(lambda _: self.update_status())
         self.state.ranking_changed.connect(self.update_status)
@@ -92,7 +97,7 @@ class Workspace(QObject):
         """The window is up: show the first item, then let the worker catch up."""
         self.compute.start()  # it imports torch while the first item is looked at
         self.labeling.start()
-        self.update_status()
+        self.refresh_audit()
         self.update_dashboard()
         heap.settle()  # the index and labels live as long as the project: no more full walks
         path = self.state.path
@@ -112,7 +117,18 @@ class Workspace(QObject):
         r = self.state.ranking
         self.status.set_model(None if r is None else r.model_version,
                               None if r is None else r.cv_accuracy,
-                              self.state.labels_since_model())
+                              self.state.labels_since_model(), self.audit)
+
+    def refresh_audit(self) -> None:
+        """Re-reads the audit estimate (at open, after a new model, and when an audit item's
+        label changes: answered, undone, corrected)."""
+        self.audit = audit_estimate(self.project, labels=self.state.labels)
+        self._audited = audited_items(self.project)
+        self.update_status()
+
+    def _label_changed(self, item_id: int) -> None:
+        if item_id in self.state.audits or item_id in self._audited:
+            self.refresh_audit()
 
     def update_dashboard(self) -> None:
         """Redraws the dashboard when it is in view; otherwise when it comes into view (a new

@@ -386,3 +386,37 @@ def test_settings_live_under_aldesk_home(aldesk_home):
     stored = aldesk_home / "config" / "aldesk.conf"
     assert stored.is_file() and "dr.lee" in stored.read_text()
     assert Settings().annotator == "dr.lee"
+
+
+def test_every_tenth_item_is_an_audit_labeled_blind_and_measured(qtbot, window,
+                                                                 project_path):
+    with Project.open(project_path) as p:  # a model exists: the queue holds audits
+        ids = {c.name: c.id for c in store_classes.list_classes(p)}
+        for r in p.conn.execute("SELECT id, rel_path FROM items LIMIT 30").fetchall():
+            store_ann.record(p, r[0], "label", [ids[r[1].split("/")[0]]], annotator="t")
+    ws = _open(qtbot, window, project_path)
+    ranking = ws.state.ranking
+    assert ranking.model_version == 1
+    ahead = ws.labeling.place.rows[ws.labeling.place.pos:]
+    drawn = sum(i in ws.state.audits for i in ahead)  # one in ten (give or take the item
+    assert len(ahead) // 10 - 1 <= drawn <= len(ahead) // 10 + 1  # kept on screen)
+    truth = {i: ids[r.rel_path.split("/")[0]] for i, r in ws.state.index.rows.items()}
+    for _ in range(11):  # ordinary items, whose guess is offered, up to the first audit
+        if ws.labeling.current in ws.state.audits:
+            break
+        assert ws.labeling.suggestion(ws.labeling.current) is not None
+        ws.labeling.label(truth[ws.labeling.current])
+    audit = ws.labeling.current
+    assert audit in ws.state.audits
+    assert ws.labeling.suggestion(audit) is None  # blind: no guess, no votes, no Space
+    assert ws.classes.status.text().startswith("Audit: drawn at random")
+    assert not ws.labeling.accept()
+    guess = ranking.class_ids[int(ranking.prediction(audit)[0].argmax())]
+    ws.labeling.label(truth[audit])
+    row = ws.project.conn.execute(
+        "SELECT origin, suggestion_shown, suggested_class_id, model_version FROM annotations"
+        " WHERE item_id = ?", (audit,)).fetchone()
+    assert tuple(row) == ("audit", 0, guess, 1)
+    right = guess == truth[audit]
+    assert ws.audit is not None and (ws.audit.audits, ws.audit.correct) == (1, int(right))
+    assert "on 1 audit item" in ws.status.model.text()
