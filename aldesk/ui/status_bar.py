@@ -56,8 +56,8 @@ class StatusBar(QStatusBar):
               + " Active learning picks hard items to label, so this tends to understate "
               "accuracy on the whole pool.")
         if audit is not None:
-            acc = (f"accuracy {audit.accuracy:.0%} on {audit.audits} audit item"
-                   + ("" if audit.audits == 1 else "s"))
+            acc = (f"accuracy {audit.accuracy:.0%} ({audit.low:.0%}-{audit.high:.0%}) on "
+                   f"{audit.audits} audit item" + ("" if audit.audits == 1 else "s"))
             tip = f"Measured on {audit.text()}: items drawn at random, labeled blind. {cv}"
         else:
             acc = ("accuracy not estimated yet" if accuracy is None

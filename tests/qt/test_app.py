@@ -419,4 +419,4 @@ def test_every_tenth_item_is_an_audit_labeled_blind_and_measured(qtbot, window,
     assert tuple(row) == ("audit", 0, guess, 1)
     right = guess == truth[audit]
     assert ws.audit is not None and (ws.audit.audits, ws.audit.correct) == (1, int(right))
-    assert "on 1 audit item" in ws.status.model.text()
+    assert "on 1 audit item" in ws.status.model.text() and "%-" in ws.status.model.text()
