@@ -87,8 +87,10 @@ class LabelingController(QObject):
             rows, audits = queue_with_audits(self.state.index, self.state.labels, ranking)
         else:
             rows = filtered(name, self.state.index, self.state.labels, ranking, class_id)
-        if shown is not None:
-            (audits.add if was_audit else audits.discard)(shown)
+        if shown is not None and was_audit:
+            audits.add(shown)
+        elif shown is not None:
+            audits.discard(shown)
         self.state.audits = audits
         return rows
 
@@ -235,16 +237,19 @@ class LabelingController(QObject):
 
     def suggestion(self, item_id: int | None) -> int | None:
         """The committee's class for the item, when suggestions are on and one exists."""
-        ranking = self.state.ranking
-        if (item_id is None or ranking is None or not self.settings.suggestions
-                or item_id in self.state.audits):
+        if item_id is None or not self.settings.suggestions or item_id in self.state.audits:
             return None
-        found = ranking.prediction(item_id)
-        if found is None:
-            return None
-        cid = ranking.class_ids[int(found[0].argmax())]
+        cid = self._guess(item_id)
         active = {c.id for c in self.state.active_classes()}
         return cid if cid in active else None
+
+    def _guess(self, item_id: int) -> int | None:
+        """The committee's top class for the item, shown or not; None without a committee."""
+        ranking = self.state.ranking
+        found = None if ranking is None else ranking.prediction(item_id)
+        if found is None or ranking is None:
+            return None
+        return ranking.class_ids[int(found[0].argmax())]
 
     def _update_panels(self, item_id: int | None) -> None:
         if item_id is None:
@@ -282,17 +287,13 @@ class LabelingController(QObject):
         ranking = self.state.ranking
         found = None if ranking is None else ranking.rank_of(item_id)
         score = None if found is None or found[1] != found[1] else found[1]
-        if item_id in self.state.audits and ranking is not None:
-            # what the model would have said, kept to be compared with the blind label
-            pred = ranking.prediction(item_id)
-            suggested = None if pred is None else ranking.class_ids[int(pred[0].argmax())]
-            return Provenance(model_version=ranking.model_version, score=score,
-                              rank=None if found is None else found[0],
-                              suggestion_shown=False, suggested_class_id=suggested)
+        shown = suggested is not None
+        if item_id in self.state.audits:  # the hidden guess, to compare with the blind label
+            suggested, shown = self._guess(item_id), False
         return Provenance(
             model_version=None if ranking is None else ranking.model_version,
             score=score, rank=None if found is None else found[0],
-            suggestion_shown=suggested is not None, suggested_class_id=suggested)
+            suggestion_shown=shown, suggested_class_id=suggested)
 
     def _act(self, kind: str, class_ids: tuple[int, ...], text: str) -> bool:
         self._placeholder = False

@@ -56,22 +56,29 @@ class Settings:
     def retrain_every(self, n: int) -> None:
         self._s.setValue("retrain_every", int(n))
 
+    def _flag(self, key: str) -> bool:
+        """An on/off setting, on unless turned off (QSettings stores it as text)."""
+        return str(self._s.value(key, "true")).lower() == "true"
+
+    def _set_flag(self, key: str, on: bool) -> None:
+        self._s.setValue(key, "true" if on else "false")
+
     @property
     def suggestions(self) -> bool:
-        return str(self._s.value("suggestions", "true")).lower() == "true"
+        return self._flag("suggestions")
 
     @suggestions.setter
     def suggestions(self, on: bool) -> None:
-        self._s.setValue("suggestions", "true" if on else "false")
+        self._set_flag("suggestions", on)
 
     @property
     def audits(self) -> bool:
         """One queue position in ten for an item drawn at random, labeled blind."""
-        return str(self._s.value("audits", "true")).lower() == "true"
+        return self._flag("audits")
 
     @audits.setter
     def audits(self, on: bool) -> None:
-        self._s.setValue("audits", "true" if on else "false")
+        self._set_flag("audits", on)
 
     def recent(self) -> list[Path]:
         """Recent projects, newest first, those that still exist."""
