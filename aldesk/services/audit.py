@@ -3,10 +3,12 @@
 Accuracy cross-validated on the labels the model asked for is pessimistic: active learning
 asks for the hardest items. So one position in ten of the queue goes to an *audit* item, drawn
 at random from the unlabeled items (`browse.with_audits`) and labeled with the model's guess
-hidden. Its first annotation has origin "audit" and keeps the hidden guess
-(`suggested_class_id`, `suggestion_shown` 0) and the model version; the share of audit items
-whose label (as it stands now, merges applied) equals that guess estimates how often the model
-is right on the items still unlabeled, with a Wilson interval.
+hidden. That annotation has origin "audit" and keeps the hidden guess (`suggested_class_id`,
+`suggestion_shown` 0) and the model version; the share of audit items whose label (as it
+stands now, merges applied) equals the guess of their latest blind answer estimates how often
+the model is right on the items still unlabeled, with a Wilson interval. Reading walks the
+annotations back from the newest and stops after `RECENT` audits: a few hundred rows, however
+long the project's history.
 """
 
 from __future__ import annotations
@@ -49,15 +51,17 @@ def audit_estimate(project: Project, recent: int = RECENT,
     """The estimate from the `recent` latest audit items that carry a label; None if none.
     `labels`: the items' current labels when the caller holds them (the app does)."""
     merged = resolve_merges(list_classes(project))
-    rows = project.conn.execute(
+    rows = project.conn.execute(  # newest first, read lazily: stops with the loop
         "SELECT item_id, suggested_class_id, model_version FROM annotations"
-        " WHERE id IN (SELECT MIN(id) FROM annotations WHERE origin = 'audit'"
-        " AND suggested_class_id IS NOT NULL GROUP BY item_id) ORDER BY id DESC").fetchall()
-    if not rows:
-        return None
-    labels = store_ann.current_all(project) if labels is None else labels
+        " WHERE origin = 'audit' AND suggested_class_id IS NOT NULL ORDER BY id DESC")
     judged: list[tuple[bool, int]] = []
+    seen: set[int] = set()
     for item_id, guess, version in rows:
+        if item_id in seen:
+            continue  # answered blind twice (an undo, then again): the latest answer counts
+        seen.add(item_id)
+        if labels is None:
+            labels = store_ann.current_all(project)
         state = labels.get(item_id)
         if state is None or state.kind != "label" or len(state.class_ids) != 1:
             continue  # undone, skipped, unsure, or a multi-label answer
@@ -73,10 +77,11 @@ def audit_estimate(project: Project, recent: int = RECENT,
     return AuditEstimate(n, correct, low, high, min(versions), max(versions))
 
 
-def audited_items(project: Project) -> set[int]:
-    """Every item ever answered as an audit item."""
-    return {r[0] for r in project.conn.execute(
-        "SELECT DISTINCT item_id FROM annotations WHERE origin = 'audit'")}
+def was_audited(project: Project, item_id: int) -> bool:
+    """Whether the item was ever answered as an audit item (one indexed lookup)."""
+    return project.conn.execute(
+        "SELECT 1 FROM annotations WHERE item_id = ? AND origin = 'audit' LIMIT 1",
+        (item_id,)).fetchone() is not None
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
 from aldesk.core import heap
-from aldesk.services.audit import AuditEstimate, audit_estimate, audited_items
+from aldesk.services.audit import AuditEstimate, audit_estimate, was_audited
 from aldesk.services.compute import ComputeProcess
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
@@ -69,7 +69,6 @@ class Workspace(QObject):
         self.labeling.labeled.connect(self.training.label_added)
         self.labeling.labeled.connect(self.update_status)
         self.audit: AuditEstimate | None = None
-        self._audited: set[int] = set()  # items answered as audits, ever
         self.state.labels_changed.connect(self._label_changed)
         self.state.ranking_changed.connect(self.refresh_audit)
         self.labeling.message.connect(lambda text: status.showMessage(text, 6000))
@@ -123,11 +122,10 @@ class Workspace(QObject):
         """Re-reads the audit estimate (at open, after a new model, and when an audit item's
         label changes: answered, undone, corrected)."""
         self.audit = audit_estimate(self.project, labels=self.state.labels)
-        self._audited = audited_items(self.project)
         self.update_status()
 
     def _label_changed(self, item_id: int) -> None:
-        if item_id in self.state.audits or item_id in self._audited:
+        if item_id in self.state.audits or was_audited(self.project, item_id):
             self.refresh_audit()
 
     def update_dashboard(self) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from aldesk.core.commands import UndoStack
 from aldesk.core.types import Provenance
-from aldesk.services.audit import audit_estimate, audited_items, wilson
+from aldesk.services.audit import audit_estimate, was_audited, wilson
 from aldesk.services.browse import unranked_order, with_audits
 from aldesk.services.ingest import sync_folder
 from aldesk.services.labeling import LabelCommand
@@ -74,7 +74,7 @@ def test_the_estimate_compares_blind_labels_with_the_hidden_guesses(project):
     assert (est.audits, est.correct, est.first_version, est.last_version) == (3, 2, 1, 2)
     assert est.accuracy == pytest.approx(2 / 3)
     assert "67% on 3 random audit items" in est.text()
-    assert audited_items(project) == set(items[:3])
+    assert [was_audited(project, i) for i in items[:4]] == [True, True, True, False]
     # an undone audit answer no longer counts; redone, it counts again
     stack.undo()
     stack.undo()
@@ -90,3 +90,7 @@ def test_the_estimate_compares_blind_labels_with_the_hidden_guesses(project):
     assert audit_estimate(project).correct == 3
     # only the most recent audits count
     assert audit_estimate(project, recent=1).audits == 1
+    # answered blind again (a later model guessed mug): the latest answer is judged
+    _audit(project, stack, items[0], cup, mug, version=3)
+    est = audit_estimate(project)
+    assert (est.audits, est.correct, est.last_version) == (3, 2, 3)
