@@ -1,7 +1,7 @@
 """Embedding benchmark (DESIGN.md: end-to-end embedding >= 80 % of the bare model forward rate).
 
     python benchmarks/bench_embed.py [--n 512] [--format png|jpeg|dicom] [--device cpu]
-        [--quick] [--keep DIR]
+        [--quick] [--keep DIR] [--compare-reduced]
 
 Measures, on this machine, in one run:
 - the bare model forward rate (images/s): EfficientNet-Lite0 `features` (BatchNorm folded, as
@@ -9,8 +9,9 @@ Measures, on this machine, in one run:
   one call at a time with N OpenMP threads; "items": N calls at once in N threads with one
   OpenMP thread each), images per call and memory layout (NCHW / channels_last);
 - the end-to-end rate through `aldesk.ml.embed.embed_items`, where `load(i)` is aldesk's own
-  `render` of a file from disk (`--format`: 640 x 480 PNG or JPEG camera-like frames, or
-  512 x 512 uncompressed CT slices), over decode worker counts;
+  `model_pixels` of a file from disk (the viewer's image; a JPEG decoded at the smallest DCT
+  scale that keeps both sides >= 224) (`--format`: 640 x 480 PNG or JPEG camera-like frames,
+  or 512 x 512 uncompressed CT slices), over decode worker counts;
 - the ratio end-to-end / bare, the bare rate taken (best of short windows) right before and
   after each end-to-end pass, and the CPU-bound ceiling of that ratio: with every core busy,
   end-to-end can reach at most cores / (model CPU time + decode CPU time) per image.
@@ -37,9 +38,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aldesk.io.render import render
 from aldesk.ml.backbones import EfficientNetRepresentation, set_torch_threads, usable_cores
 from aldesk.ml.embed import decode_workers, embed_items
+from aldesk.services.embedding import model_pixels
 
 
 def scenes(n: int, seed: int = 0) -> list[np.ndarray]:
@@ -190,17 +191,34 @@ def bare(model: torch.nn.Module, mode: str, threads: int, chunk: int, channels_l
     return best
 
 
-def decode_cpu_ms(paths: list[Path], rep: EfficientNetRepresentation) -> float:
-    """CPU ms per image of load + prepare, one thread."""
+def decode_cpu_ms(paths: list[Path], rep: EfficientNetRepresentation, side: int = 224,
+                  count: int = 64) -> float:
+    """CPU ms per image of load (files decoded for a `side`-pixel model) + prepare, one
+    thread."""
     t0 = time.process_time()
-    for p in paths[:64]:
-        rep.prepare(load(p))
-    return (time.process_time() - t0) / min(64, len(paths)) * 1000
+    for p in paths[:count]:
+        rep.prepare(model_pixels(p, None, side))
+    return (time.process_time() - t0) / min(count, len(paths)) * 1000
+
+
+def compare_reduced(paths: list[Path], rep: EfficientNetRepresentation, rounds: int = 4
+                    ) -> None:
+    """Load + prepare with the full decode and with the reduced one (a JPEG at the smallest
+    DCT scale that keeps 224), alternating in one process."""
+    full, reduced = [], []
+    for _ in range(rounds):
+        full.append(decode_cpu_ms(paths, rep, 1 << 30, 128))
+        reduced.append(decode_cpu_ms(paths, rep, rep.source_side, 128))
+    print("load + prepare, CPU ms per image, one thread, alternating rounds of "
+          f"{min(128, len(paths))} files:")
+    print("- full decode:    " + " / ".join(f"{v:.2f}" for v in full))
+    print("- reduced decode: " + " / ".join(f"{v:.2f}" for v in reduced))
 
 
 def load(path: Path) -> np.ndarray:
-    """What aldesk's embedding job loads: the image as the viewer shows it."""
-    return render(path).pixels
+    """What aldesk's embedding job loads: the image as the viewer shows it, a JPEG decoded no
+    larger than the 224-pixel model input needs."""
+    return model_pixels(path, None, 224)
 
 
 def e2e(paths: list[Path], rep: EfficientNetRepresentation, batch_size: int, workers: int
@@ -223,6 +241,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="end-to-end passes per setting")
     ap.add_argument("--quick", action="store_true", help="fewer configurations")
     ap.add_argument("--keep", type=Path, help="write the frames here and keep them")
+    ap.add_argument("--compare-reduced", action="store_true",
+                    help="only time load + prepare with full and reduced-scale decoding")
     args = ap.parse_args()
 
     cores = usable_cores()
@@ -232,6 +252,9 @@ def main() -> None:
     size_mb = sum(p.stat().st_size for p in paths) / 1e6
 
     rep = EfficientNetRepresentation(device=args.device)
+    if args.compare_reduced:
+        compare_reduced(paths, rep)
+        return
     on_cpu = rep.device == "cpu"
     model = rep.model
 
@@ -296,8 +319,8 @@ def main() -> None:
           f"Python {platform.python_version()}, torch {torch.__version__}{gpu}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}  ")
     print(f"Data: {len(paths)} {FORMATS[args.format]} ({size_mb:.0f} MB), loaded by "
-          f"`aldesk.io.render` as the viewer shows them; `prepare` = shorter side to 224 + "
-          f"centre crop. load + prepare: "
+          "`aldesk.services.embedding.model_pixels` as the viewer shows them (a JPEG at "
+          "reduced scale); `prepare` = shorter side to 224 + centre crop. load + prepare: "
           f"{dec_ms:.1f} CPU ms per image\n")
     print("Bare forward (`features` on ready normalised tensors, BatchNorm folded), best of "
           "3 windows. \"ops\": one call at a time on N OpenMP threads; \"items\": N calls at "

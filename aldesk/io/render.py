@@ -1,7 +1,8 @@
 """One entry point for showing any item: `render(path)` gives what the viewer shows.
 
 The same 8-bit image is what the model sees, so what the expert judges and what the model
-scores match.
+scores match (same frame, window and colour; a JPEG may be decoded at a reduced scale for the
+model, which shrinks it to its input size anyway: `reduce_to`).
 """
 
 from __future__ import annotations
@@ -53,15 +54,21 @@ class Rendered:
 
 
 def render(path: Path, kind: str | None = None, *, frame: int | None = None,
-           window: Window | None = None, limit: int | None = None) -> Rendered:
-    """The item at `path` as the viewer shows it by default (middle frame, file's window)."""
+           window: Window | None = None, limit: int | None = None,
+           reduce_to: int | None = None) -> Rendered:
+    """The item at `path` as the viewer shows it by default (middle frame, file's window).
+
+    `reduce_to`: the caller shrinks the image anyway, so a JPEG may come decoded at a reduced
+    scale with both sides still >= `reduce_to` (io.images.load_image_frame); the same image
+    at a lower resolution, not a different one.
+    """
     path = Path(path)
     limit = limit or max_pixels()
     if not path.exists():
         raise UnreadableFile("file not found")
     kind = kind or guess_kind(path) or "unknown"
     if kind == "image":
-        return _render_image(path, frame, window, limit)
+        return _render_image(path, frame, window, limit, reduce_to)
     from aldesk.io.dicom import load_dicom
 
     try:
@@ -69,18 +76,18 @@ def render(path: Path, kind: str | None = None, *, frame: int | None = None,
     except UnreadableFile:
         if kind != "unknown":
             raise
-        return _render_image(path, frame, window, limit)  # no extension: maybe an image
+        return _render_image(path, frame, window, limit, reduce_to)  # maybe an image
     index = d.frames // 2 if frame is None else frame
     return Rendered(d.pixels, "dicom", index, d.frames, d.window, d.default_window, d.modality,
                     d.values, d.invert)
 
 
-def _render_image(path: Path, frame: int | None, window: Window | None, limit: int
-                  ) -> Rendered:
+def _render_image(path: Path, frame: int | None, window: Window | None, limit: int,
+                  reduce_to: int | None = None) -> Rendered:
     from aldesk.io.images import load_image_frame
 
     index = 0 if frame is None else frame
-    shown = load_image_frame(path, index, window, limit)
+    shown = load_image_frame(path, index, window, limit, reduce_to)
     return Rendered(shown.pixels, "image", index, shown.frames, shown.window,
                     shown.default_window, values=shown.values)
 

@@ -56,10 +56,14 @@ class RepresentationError(InputError, ValueError):
 
 @runtime_checkable
 class Representation(Protocol):
-    #: Names the model and its preprocessing, e.g. "efficientnet_lite0/224/v2", "pixels/32/v1".
+    #: Names the model and its preprocessing, e.g. "efficientnet_lite0/224/v3", "pixels/32/v2".
     id: str
     #: Length of one embedding vector.
     dim: int
+    #: `prepare` shrinks every image to about this side: a loader may hand it an image decoded
+    #: at a reduced scale as long as both sides stay at least this (`io.render`'s
+    #: `reduce_to`).
+    source_side: int
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """One displayed uint8 image → a fixed-shape uint8 array; thread-safe, no torch."""
@@ -144,7 +148,8 @@ def to_pil(image: np.ndarray) -> Image.Image:
 #: resized the rest of the way. Measured per image (benchmarks/bench_embed.py frames, one
 #: core): 640x480 RGB → 224: 1.2 ms against 2.0 ms with `reducing_gap` 2.0, whose embeddings
 #: it matches to cosine >= 0.99 (mean 0.997); 512x512 CT → 224: 0.6 ms against 1.2 ms.
-#: Preprocessing is part of a representation's id: changing it re-embeds (v1 → v2).
+#: Preprocessing is part of a representation's id: changing it re-embeds (v1 → v2; v3: JPEGs
+#: decoded at reduced scale, `source_side`).
 RESAMPLE = Image.Resampling.BILINEAR
 REDUCING_GAP = 1.0
 
@@ -251,6 +256,7 @@ class _TorchRepresentation:
     dim: int
     device: str
     image_size: int
+    source_side: int
     fit: str
     chunk: int
     channels_last: bool
@@ -264,6 +270,7 @@ class _TorchRepresentation:
         self.image_size = int(image_size)
         if self.image_size < 1:
             raise UsageError(f"image size must be positive, not {image_size}")
+        self.source_side = self.image_size
         self.fit = _check_fit(fit)
         on_cpu = self.device == "cpu"
         self.chunk = int(chunk or (CPU_CHUNK if on_cpu else GPU_CHUNK))
@@ -361,7 +368,7 @@ class EfficientNetRepresentation(_TorchRepresentation):
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.dim = 1280
         suffix = "" if fit == "crop" else f"/{fit}"
-        self.id = f"efficientnet_lite0/{self.image_size}{suffix}/v2"
+        self.id = f"efficientnet_lite0/{self.image_size}{suffix}/v3"
 
     def _to_input(self, batch: torch.Tensor) -> torch.Tensor:
         return batch.mul_(2.0).sub_(1.0)  # [0, 1] → [-1, 1]: mean = std = 0.5
@@ -411,7 +418,7 @@ class TorchScriptRepresentation(_TorchRepresentation):
                 f"{name} cannot embed a 3x{self.image_size}x{self.image_size} image "
                 f"({_first_line(exc)})") from None
         self.id = f"torchscript:{digest}/{self.image_size}" + (
-            "" if fit == "crop" else f"/{fit}") + "/v2"
+            "" if fit == "crop" else f"/{fit}") + "/v3"
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -431,7 +438,8 @@ class PixelsRepresentation:
         if self.size < 1:
             raise UsageError(f"pixel size must be positive, not {size}")
         self.dim = self.size * self.size
-        self.id = f"pixels/{self.size}/v1"
+        self.source_side = self.size
+        self.id = f"pixels/{self.size}/v2"
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         im = to_pil(image)

@@ -1,13 +1,15 @@
 """Embedding a project's items once, into the cache in the project file.
 
-The model sees exactly what the viewer shows by default (`io.render`), grey replicated to
-three channels by the representation. Items that cannot be decoded get status 'error'.
+The model sees what the viewer shows by default (`io.render`), grey replicated to three
+channels by the representation; a JPEG may be decoded at a reduced scale that still exceeds
+the model's input (`model_pixels`). Items that cannot be decoded get status 'error'.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +34,16 @@ class EmbedReport:
     cached: int = 0
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def model_pixels(path: Path, kind: str | None, side: int) -> np.ndarray:
+    """What a representation embeds of the file: its default view, decoded no larger than
+    the model needs (`side`: the representation's `source_side`).
+
+    The same window, frame and colour as the viewer; a JPEG may come at 1/2, 1/4 or 1/8 scale
+    (both sides still >= `side`), which halves the decode of a 640x480 frame.
+    """
+    return render(path, kind, reduce_to=side).pixels
 
 
 def embed_project(project: Project, rep: Representation, job: Job | None = None,
@@ -62,7 +74,7 @@ def embed_project(project: Project, rep: Representation, job: Job | None = None,
     def load(i: int) -> np.ndarray:
         item_id, _, kind = todo[i]
         try:
-            return render(paths[item_id], kind).pixels
+            return model_pixels(paths[item_id], kind, rep.source_side)
         except UnreadableFile as err:
             failures.append((item_id, str(err)))
             raise

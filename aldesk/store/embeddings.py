@@ -78,7 +78,7 @@ def missing_items(project: Project, representation: str) -> list[tuple[int, str,
 
 
 def superseded(project: Project, representation: str) -> list[str]:
-    """Older versions of `representation` ("name/size/v1" for ".../v2") that models were
+    """Older versions of `representation` ("name/size/v2" for ".../v3") that models were
     trained on: a newer aldesk changed that preprocessing, so their vectors are dead weight
     (about 2.5 KB per item for EfficientNet). Found from the models table, which is small;
     the embeddings table has no index by representation."""

@@ -157,7 +157,7 @@ def test_features_shape_deterministic_and_fused_model_agrees(model, rep, photos)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(a, direct, rtol=1e-3, atol=1e-4)
     assert (a >= 0).all() and (a <= 6).all()  # after ReLU6, averaged
-    assert rep.id == "efficientnet_lite0/224/v2" and rep.dim == 1280
+    assert rep.id == "efficientnet_lite0/224/v3" and rep.dim == 1280
 
 
 def test_grey_is_replicated_and_sizes_may_differ(rep, photos):
@@ -212,7 +212,7 @@ def test_pixels_shape_range_and_digit_round_trip():
     rgb = np.stack([big] * 3, axis=2)
     rep32 = PixelsRepresentation()
     vec = rep32.embed([big, rgb])
-    assert vec.shape == (2, 32 * 32) and rep32.dim == 1024 and rep32.id == "pixels/32/v1"
+    assert vec.shape == (2, 32 * 32) and rep32.dim == 1024 and rep32.id == "pixels/32/v2"
     assert vec.min() >= 0.0 and vec.max() <= 1.0
     np.testing.assert_allclose(vec[0], vec[1], atol=1 / 255)
     back = vec[0].reshape(8, 4, 8, 4).mean(axis=(1, 3)) * 16  # 32 → 8 by block means
@@ -426,3 +426,24 @@ def test_cancel_during_a_model_batch(rep, photos):
     with pytest.raises(Cancelled):
         next(gen)
     assert cancelled_at and time.monotonic() - cancelled_at[0] < 0.5
+
+
+def test_a_jpeg_decoded_at_reduced_scale_gives_the_same_features(rep, photos, tmp_path):
+    """The embedding job decodes a JPEG no larger than the model needs (`model_pixels`): the
+    sample photos, saved as 1280 x 854 JPEG files, come at half size and embed as the full
+    decode does (cosine >= 0.99)."""
+    from PIL import Image
+
+    from aldesk.services.embedding import model_pixels
+
+    paths = [tmp_path / f"p{i}.jpg" for i in range(len(photos))]
+    for photo, path in zip(photos, paths, strict=True):
+        Image.fromarray(photo).resize((1280, 854), Image.Resampling.BICUBIC).save(
+            path, quality=92)
+    full = [model_pixels(p, "image", 10_000) for p in paths]
+    reduced = [model_pixels(p, "image", rep.source_side) for p in paths]
+    assert [im.shape for im in full] == [(854, 1280, 3)] * 2
+    assert [im.shape for im in reduced] == [(427, 640, 3)] * 2
+    a, b = rep.embed(full), rep.embed(reduced)
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() >= 0.99, cosine

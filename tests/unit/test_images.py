@@ -99,3 +99,47 @@ def test_pixel_limit_refuses_before_decoding(tmp_path, monkeypatch):
     monkeypatch.setenv("ALDESK_MAX_MEGAPIXELS", "0.005")
     with pytest.raises(UnreadableFile, match="over the limit"):
         render(Path(tmp_path / "big.png"))
+
+
+def photo_like(h: int, w: int) -> np.ndarray:
+    """A smooth colour scene with edges and mild noise, as a camera frame has."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([128 + 90 * np.sin(xx / (23 + 9 * c) + c) * np.cos(yy / 31) for c in range(3)],
+                   axis=-1)
+    rgb[h // 3: h // 2, w // 4: w // 2] = (230, 40, 40)
+    noise = np.random.default_rng(0).normal(0, 3, rgb.shape)
+    return np.clip(rgb + noise, 0, 255).astype(np.uint8)
+
+
+def test_a_jpeg_for_the_model_is_decoded_at_the_smallest_scale_that_keeps_its_size(tmp_path):
+    """`reduce_to` (what the embedding job asks) decodes a JPEG at 1/2, 1/4 or 1/8 with both
+    sides still >= reduce_to: the same picture as the full decode shrunk, at less cost."""
+    from aldesk.ml.backbones import prepare_rgb
+
+    Image.fromarray(photo_like(480, 640)).save(tmp_path / "frame.jpg", quality=90)
+    full = render(tmp_path / "frame.jpg")
+    assert full.pixels.shape == (480, 640, 3)
+    for side, shape in ((224, (240, 320, 3)), (100, (120, 160, 3)), (50, (60, 80, 3)),
+                        (241, (480, 640, 3)), (600, (480, 640, 3))):
+        shown = render(tmp_path / "frame.jpg", reduce_to=side)
+        assert shown.pixels.shape == shape, side
+        assert min(shown.pixels.shape[:2]) >= min(side, 480)
+    # What the model gets after its own resize hardly differs (grey levels of 255).
+    model_full = prepare_rgb(full.pixels, 224, "crop").astype(int)
+    model_reduced = prepare_rgb(render(tmp_path / "frame.jpg", reduce_to=224).pixels,
+                                224, "crop").astype(int)
+    assert np.abs(model_full - model_reduced).mean() < 1.5
+
+
+def test_reduced_decoding_keeps_orientation_and_leaves_other_formats_alone(tmp_path):
+    image = Image.fromarray(photo_like(480, 960))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    image.save(tmp_path / "phone.jpg", exif=exif.tobytes())
+    assert render(tmp_path / "phone.jpg").pixels.shape[:2] == (960, 480)
+    assert render(tmp_path / "phone.jpg", reduce_to=224).pixels.shape[:2] == (480, 240)
+    image.save(tmp_path / "frame.png")
+    assert render(tmp_path / "frame.png", reduce_to=224).pixels.shape[:2] == (480, 960)
+    Image.fromarray(photo_like(480, 640)).convert("L").save(tmp_path / "grey.jpg")
+    grey = render(tmp_path / "grey.jpg", reduce_to=224).pixels
+    assert grey.shape == (240, 320) and grey.dtype == np.uint8
