@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,26 +37,71 @@ class Row(NamedTuple):
     frames: int
 
 
+@dataclass(frozen=True, slots=True)
+class IndexRows:
+    """What a `ProjectIndex` holds, read apart from it (`read_index`), so that a window can have
+    its worker read a 100k-item project (~0.3 s) while it keeps answering."""
+
+    roots: dict[int, Path]  # source id -> folder
+    rows: dict[int, Row]  # item id -> row, in id order
+    unusable: set[int]  # items whose status is not "ok"
+    ok: np.ndarray  # int64 ids of the items whose status is "ok", ascending
+
+
+def read_index(project: Project) -> IndexRows:
+    """Every item's row; one SQL pass, no per-row queries."""
+    roots = {s.id: s.root for s in store_items.list_sources(project)}
+    with collector_paused():
+        cursor = project.conn.execute(
+            "SELECT id, source_id, rel_path, content_key, kind, status, reason,"
+            " COALESCE(frames, 1) FROM items ORDER BY id")
+        cursor.row_factory = None  # plain tuples, whatever the connection's default
+        rows: dict[int, Row] = {r[0]: r for r in map(Row._make, cursor)}
+        for i, r in rows.items():  # names stored as bytes: rare, decoded here
+            if r.rel_path.startswith(ENCODED_MARK):
+                rows[i] = r._replace(rel_path=from_db(r.rel_path))
+        unusable = {i for i, r in rows.items() if r.status != "ok"}
+        ok = _ok_ids(rows, unusable)
+    return IndexRows(roots, rows, unusable, ok)
+
+
+def _ok_ids(rows: dict[int, Row], unusable: set[int]) -> np.ndarray:
+    ids = np.fromiter(rows, np.int64, len(rows))
+    if unusable:
+        ids = ids[~np.isin(ids, np.fromiter(unusable, np.int64, len(unusable)))]
+    return np.sort(ids)
+
+
+def read_index_at(path: Path) -> IndexRows:
+    """`read_index` over a connection of its own, for a worker thread while the window holds
+    the project open."""
+    with Project.attach(path) as project:
+        return read_index(project)
+
+
 class ProjectIndex:
-    """Every item of the project by id, with where its file is now."""
+    """Every item of the project by id, with where its file is now. `rows`, if given, were
+    read from this project just before (`read_index_at` in the worker)."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, rows: IndexRows | None = None) -> None:
         self._project = project
-        self._load()
+        self._take(rows or read_index(project))
 
-    def _load(self) -> None:
-        project = self._project
-        self._roots = {s.id: s.root for s in store_items.list_sources(project)}
-        with collector_paused():
-            cursor = project.conn.execute(
-                "SELECT id, source_id, rel_path, content_key, kind, status, reason,"
-                " COALESCE(frames, 1) FROM items ORDER BY id")
-            cursor.row_factory = None  # plain tuples, whatever the connection's default
-            self.rows: dict[int, Row] = {r[0]: r for r in map(Row._make, cursor)}
-            for i, r in self.rows.items():  # names stored as bytes: rare, decoded here
-                if r.rel_path.startswith(ENCODED_MARK):
-                    self.rows[i] = r._replace(rel_path=from_db(r.rel_path))
-            self._unusable = {i for i, r in self.rows.items() if r.status != "ok"}
+    def _take(self, data: IndexRows) -> None:
+        self._roots = data.roots
+        self.rows = data.rows
+        self._unusable = data.unusable
+        self._ok: np.ndarray | None = data.ok
+
+    def ok_ids(self) -> np.ndarray:
+        """int64 ids of the usable items (status "ok"), ascending; do not modify."""
+        if self._ok is None:
+            self._ok = _ok_ids(self.rows, self._unusable)
+        return self._ok
+
+    def replace(self, rows: IndexRows) -> None:
+        """Takes every row as read again from this project (`read_index_at`)."""
+        self._take(rows)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -94,13 +140,14 @@ class ProjectIndex:
     def refresh(self, item_ids: Iterable[int] | None = None) -> None:
         """Re-read rows (all, or the given ones) after a scan or a job changed them."""
         if item_ids is None:
-            self._load()
+            self._take(read_index(self._project))
             return
         for item_id in item_ids:
             r = self._project.conn.execute(
                 "SELECT id, source_id, rel_path, content_key, kind, status, reason, frames"
                 " FROM items WHERE id = ?", (item_id,)).fetchone()
             if r is not None:
+                self._ok = None
                 self.rows[r[0]] = Row(r[0], r[1], from_db(r[2]), r[3], r[4], r[5], r[6],
                                       r[7] or 1)
                 if r[5] == "ok":
@@ -130,7 +177,7 @@ def unranked_order(ids: Iterable[int]) -> list[int]:
     fixed pseudo-random order, the same on every open and for each item whatever else the
     project holds. Not file order, in which a camera's consecutive frames or the first class's
     subfolder would take all the first labels."""
-    arr = np.fromiter(ids, np.int64)
+    arr = ids.astype(np.int64) if isinstance(ids, np.ndarray) else np.fromiter(ids, np.int64)
     return arr[np.argsort(_mix(arr), kind="stable")].tolist()  # type: ignore[no-any-return]
 
 
@@ -210,8 +257,10 @@ def filtered(name: str, index: ProjectIndex, labels: dict[int, LabelState],
         done = _done(labels, index)
         if ranking is not None:  # the worker's order already holds every usable item
             return _without(ranking.queue, done)
-        return unranked_order(i for i, r in index.rows.items()
-                              if r.status == "ok" and i not in done)
+        ok = index.ok_ids()
+        if done:
+            ok = ok[~np.isin(ok, np.fromiter(done, np.int64, len(done)))]
+        return unranked_order(ok)
     if name in ("labeled", "skipped", "unsure"):
         kind = {"labeled": "label", "skipped": "skip", "unsure": "unsure"}[name]
         chosen = [s for s in labels.values() if s.kind == kind

@@ -35,7 +35,17 @@ class Dashboard(QWidget):
         self._font.setPointSizeF(10)
         self._class_names: list[str] = []
         self._count_labels: list[pg.TextItem] = []
+        self._layout = QGridLayout(self)
+        self._layout.setContentsMargins(6, 6, 6, 6)
+        self._layout.setSpacing(8)
+        self.built = False
 
+    def build(self) -> None:
+        """Creates the plots, once: when the widget is first shown or given data. pyqtgraph
+        takes ~60 ms for the three, which opening a project need not wait for."""
+        if self.built:
+            return
+        self.built = True
         self.curve_view = self._make_plot("Learning curve")
         self.class_view = self._make_plot("Labeled images per class")
         self.score_view = self._make_plot("Scores of the unlabeled pool")
@@ -62,16 +72,14 @@ class Dashboard(QWidget):
         self._set_axis_label(self.score_view, "left", "unlabeled images")
         self.class_view.getViewBox().sigResized.connect(self._update_class_ticks)
 
-        layout = QGridLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(8)
-        layout.addWidget(self.curve_view, 0, 0, 1, 2)
-        layout.addWidget(self.class_view, 1, 0)
-        layout.addWidget(self.score_view, 1, 1)
+        self._layout.addWidget(self.curve_view, 0, 0, 1, 2)
+        self._layout.addWidget(self.class_view, 1, 0)
+        self._layout.addWidget(self.score_view, 1, 1)
         self._apply_palette()
         self.clear()
 
     def showEvent(self, event: QShowEvent) -> None:
+        self.build()
         super().showEvent(event)
         self.shown.emit()
 
@@ -79,6 +87,7 @@ class Dashboard(QWidget):
 
     def set_learning_curve(self, points: list[tuple[int, float | None, float | None]]) -> None:
         """One (labels used, accuracy estimate, kappa with the previous model) per version."""
+        self.build()
         points = sorted(points, key=lambda p: p[0])
         acc = [(n, a) for n, a, _ in points if a is not None and np.isfinite(a)]
         agr = [(n, k) for n, _, k in points if k is not None and np.isfinite(k)]
@@ -100,6 +109,7 @@ class Dashboard(QWidget):
 
     def set_class_counts(self, counts: list[tuple[str, int, str]]) -> None:
         """One bar per class: (class name, labeled count, colour as '#rrggbb')."""
+        self.build()
         self._class_names = [name for name, _, _ in counts]
         heights = [max(int(n), 0) for _, n, _ in counts]
         self.class_view.setToolTip("\n".join(
@@ -130,6 +140,7 @@ class Dashboard(QWidget):
                    title: str = "Scores of the unlabeled pool") -> None:
         """Histogram of the unlabeled pool's scores under `strategy` (or of what `axis` says
         the values are)."""
+        self.build()
         values = np.asarray(scores, dtype=np.float64).ravel()
         values = values[np.isfinite(values)]
         self._set_axis_label(self.score_view, "bottom", axis or f"score ({strategy})")
@@ -153,6 +164,7 @@ class Dashboard(QWidget):
 
     def clear(self) -> None:
         """Empty all three plots."""
+        self.build()
         self.set_learning_curve([])
         self.set_class_counts([])
         self.set_scores(np.empty(0), "none")

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from aldesk.core.types import ClassInfo, LabelState
-from aldesk.services.browse import ProjectIndex
+from aldesk.services.browse import IndexRows, ProjectIndex
 from aldesk.services.ranking import Ranking
 from aldesk.services.thumbnails import thumbnail_cache
 from aldesk.store import Project
@@ -26,10 +26,11 @@ class ProjectState(QObject):
     ranking_changed = Signal()
     items_changed = Signal()
 
-    def __init__(self, project: Project, parent: QObject | None = None) -> None:
+    def __init__(self, project: Project, parent: QObject | None = None,
+                 rows: IndexRows | None = None) -> None:
         super().__init__(parent)
         self.project = project
-        self.index = ProjectIndex(project)
+        self.index = ProjectIndex(project, rows)
         self.labels: dict[int, LabelState] = store_ann.current_all(project)
         self.classes: list[ClassInfo] = store_classes.list_classes(project)
         self.ranking: Ranking | None = None
@@ -38,9 +39,10 @@ class ProjectState(QObject):
         self._count_items()
 
     def _count_items(self) -> None:
-        rows = self.index.rows.values()
-        self.ok_items = sum(1 for r in rows if r.status == "ok")
-        self.error_items = sum(1 for r in rows if r.status in ("error", "missing"))
+        rows = self.index.rows
+        self.ok_items = len(self.index.ok_ids())
+        self.error_items = sum(1 for i in self.index.unusable()
+                               if rows[i].status in ("error", "missing"))
 
     @property
     def path(self) -> Path:
@@ -100,7 +102,12 @@ class ProjectState(QObject):
         self.ranking = ranking
         self.ranking_changed.emit()
 
-    def reload_items(self) -> None:
-        self.index.refresh()
+    def reload_items(self, rows: IndexRows | None = None) -> None:
+        """After a scan or new arrivals: `rows`, the index as the worker just read it, or
+        (None) read here."""
+        if rows is not None:
+            self.index.replace(rows)
+        else:
+            self.index.refresh()
         self._count_items()
         self.items_changed.emit()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 
 from aldesk.core import heap
 from aldesk.services.audit import AuditEstimate, audit_estimate, was_audited
+from aldesk.services.browse import IndexRows
 from aldesk.services.compute import ComputeProcess
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
@@ -51,11 +52,12 @@ def pool_uncertainty(ranking: Ranking | None) -> tuple[np.ndarray, str]:
 
 class Workspace(QObject):
     def __init__(self, project: Project, runner: JobRunner, compute: ComputeProcess,
-                 status: StatusBar, settings: Settings, parent: QWidget | None = None) -> None:
+                 status: StatusBar, settings: Settings, parent: QWidget | None = None,
+                 rows: IndexRows | None = None) -> None:
         super().__init__(parent)
         self.runner, self.status, self.settings = runner, status, settings
         self.compute = compute
-        self.state = ProjectState(project, self)
+        self.state = ProjectState(project, self, rows)
         self.loader = ImageLoader(parent=self)
         self.viewer = ViewerPanel()
         self.dashboard = Dashboard()

@@ -179,16 +179,15 @@ def test_a_new_ranking_keeps_the_item_on_screen(qtbot, window, project_path):
 
 def test_dashboard_is_redrawn_when_it_comes_into_view(qtbot, window, project_path):
     ws = _open(qtbot, window, project_path)
-    bars = ws.dashboard.class_bars
 
     def heights() -> list[float]:
-        return [float(h) for h in bars.opts["height"]]
+        return [float(h) for h in ws.dashboard.class_bars.opts["height"]]
 
     _key(qtbot, window, Qt.Key.Key_3)  # one label while the viewer is in front
-    assert not ws.dashboard.isVisible() and sum(heights()) == 0  # not drawn for nobody
+    assert not ws.dashboard.isVisible() and not ws.dashboard.built  # no plots for nobody
     window.tabs.setCurrentWidget(ws.dashboard)
     QApplication.processEvents()
-    assert sum(heights()) == 1  # drawn as it comes into view
+    assert sum(heights()) == 1  # built and drawn as it comes into view
     ws.labeling.label(ws.state.active_classes()[0].id)  # labeling with it in view
     assert sum(heights()) == 2
 
@@ -296,6 +295,78 @@ def test_recent_projects_and_closing(qtbot, window, project_path):
     assert window.workspace is not None and window.workspace.state.path == project_path
 
 
+def _slow_index(monkeypatch):
+    """The worker's index read waits for the returned event (as a 100k project's would)."""
+    import threading
+
+    from aldesk.ui import main_window
+
+    go = threading.Event()
+    real = main_window.read_index_at
+
+    def read(path):
+        assert go.wait(30)
+        return real(path)
+
+    monkeypatch.setattr(main_window, "read_index_at", read)
+    return go
+
+
+def test_the_index_is_read_by_the_worker_while_the_window_answers(qtbot, window, project_path,
+                                                                   monkeypatch):
+    go = _slow_index(monkeypatch)
+    assert window.open_project(project_path)
+    for _ in range(5):  # the UI thread goes on handling events meanwhile
+        QApplication.processEvents()
+    assert window.workspace is None and window.runner.is_busy()
+    assert window.status.isVisible()
+    go.set()
+    _idle(qtbot, window)
+    ws = window.workspace
+    assert ws is not None and len(ws.state.index) == 120
+    qtbot.waitUntil(lambda: ws.labeling.rendered is not None, timeout=10_000)
+    assert ws.state.ranking is not None
+
+
+def test_closing_or_switching_while_the_index_is_read(qtbot, window, project_path, tmp_path,
+                                                      digit_folder, monkeypatch):
+    """A project closed (or another opened) before its index arrives is let go at once: its
+    lock is released and the late index installs nothing."""
+    other = tmp_path / "other.aldesk"
+    with Project.create(other) as p:
+        store_classes.add_classes(p, ["a", "b"])
+    go = _slow_index(monkeypatch)
+    assert window.open_project(project_path)
+    window.close_project()
+    assert window.pages.currentWidget() is window.start_page
+    Project.open(project_path).close()  # not locked any more
+    assert window.open_project(project_path)
+    assert window.open_project(other)  # switch before the first index came
+    go.set()
+    _idle(qtbot, window)
+    assert window.workspace is not None and window.workspace.state.path == other
+    assert len(window.workspace.state.index) == 0
+    Project.open(project_path).close()
+
+
+def test_an_index_that_cannot_be_read_leaves_the_start_page_and_a_message(
+        qtbot, window, project_path, monkeypatch):
+    from aldesk.core.errors import AldeskError
+    from aldesk.ui import main_window
+
+    def broken(path):
+        raise AldeskError("the items table is unreadable")
+
+    monkeypatch.setattr(main_window, "read_index_at", broken)
+    assert window.open_project(project_path)
+    _idle(qtbot, window)
+    assert window.workspace is None
+    assert window.pages.currentWidget() is window.start_page
+    assert [d.text() for d in window.dialogs if d.isVisible()] == [
+        "the items table is unreadable"]
+    Project.open(project_path).close()  # let go
+
+
 def test_second_window_on_the_same_project_is_refused(qtbot, window, project_path,
                                                        monkeypatch):
     shown = []
@@ -340,8 +411,16 @@ def test_window_opens_straight_from_the_command_line(tmp_path, project_path, mon
     assert opened == [(Path(project_path), False), (None, True)]
 
 
-def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, digit_folder):
+def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, digit_folder,
+                                        monkeypatch):
     import shutil
+
+    from aldesk.services.browse import ProjectIndex
+
+    full_reads = []  # by the window itself: new files' index comes read by the worker
+    refresh = ProjectIndex.refresh
+    monkeypatch.setattr(ProjectIndex, "refresh", lambda self, ids=None: (
+        full_reads.append(1) if ids is None else None, refresh(self, ids))[1])
 
     window.settings.retrain_every = 0
     ws = _open(qtbot, window, project_path)
@@ -365,6 +444,7 @@ def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, d
     ws.stream.poll()
     _idle(qtbot, window)
     assert len(ws.state.index) == before + 6  # indexed, all of them
+    assert full_reads == []
     arrived = [r for r in reports if r.arrived]
     assert arrived and arrived[-1].arrived == 6
     queued = set(ws.state.ranking.admitted)

@@ -37,6 +37,8 @@ CHILD = textwrap.dedent("""
     w.activateWindow()
     QTest.qWaitForWindowActive(w)
     assert w.open_project(sys.argv[1])
+    while w.workspace is None:  # its index is being read by the worker
+        app.processEvents()
     ws = w.workspace
     keys = [Qt.Key.Key_A, Qt.Key.Key_B, Qt.Key.Key_C]  # classes a, b, c keep their letters
     n = 0
