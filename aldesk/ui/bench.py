@@ -303,6 +303,9 @@ def measure_next_image(w: Any, meter: StallMeter, labels: int = 40, pace_s: floa
 
     ws.labeling.undo_stack.push = timed_push
     meter.start()
+    # The first item is looked at too: the window handles what is pending (the queue view lays
+    # out a new 100k list in batches) as it would before any key a person presses.
+    _spin_until(lambda: False, pace_s)
     for _ in range(labels):
         item = ws.labeling.current
         if item is None:
