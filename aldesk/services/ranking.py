@@ -95,19 +95,37 @@ def compute_ranking(path: Path, *, retrain: bool, strategy: str = "auto", member
     return the ranking of the newest model, or the cold-start order when there is none."""
     start = time.perf_counter()
     with Project.attach(path) as project:
-        if retrain and _trainable(project):
+        model = store_models.latest_model(project)
+        if (retrain or _outdated(model)) and _trainable(project):
             from aldesk.services.train import train_round
 
             train_round(project, strategy=strategy, members=members, job=job)
+            model = store_models.latest_model(project)
         if job is not None:
             job.check()
-        model = store_models.latest_model(project)
-        if model is None or not model.weights:
+        if model is None or not model.weights or _outdated(model):
             ranking = _cold_start(project, job)
         else:
             ranking = _from_model(project, model, job)
     object.__setattr__(ranking, "seconds", time.perf_counter() - start)
     return ranking
+
+
+def _outdated(model: store_models.ModelRow | None) -> bool:
+    """True when this aldesk embeds the model's representation differently than the one that
+    trained it (its id's version moved on an upgrade): the old vectors are dropped as the new
+    ones are made, so the model is retrained (or, without labels for it, set aside)."""
+    if model is None or not model.weights:
+        return False
+    name = model.params.get("representation_name")
+    if not isinstance(name, str):
+        return False
+    from aldesk.ml.backbones import RepresentationError, get_representation
+
+    try:
+        return get_representation(name).id != model.representation
+    except (RepresentationError, OSError):
+        return False  # e.g. a TorchScript file gone: the stored vectors are all there is
 
 
 def _trainable(project: Project) -> bool:

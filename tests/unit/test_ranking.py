@@ -159,6 +159,25 @@ def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
     assert store_emb.superseded(project, current) == []  # nothing left to look for
 
 
+def test_a_model_of_an_older_preprocessing_is_retrained_not_read(project):
+    """After an upgrade moves a representation's version, the newest model's vectors may be
+    gone (a retrain drops them first, then was cancelled during the long re-embedding). The
+    next round, even one not asked to retrain, trains anew instead of reading an empty matrix."""
+    _label(project, 40)
+    first = compute_ranking(project.path, retrain=True)
+    current = project.conn.execute("SELECT representation FROM models").fetchone()[0]
+    older = current.rpartition("/")[0] + "/v0"
+    with project.transaction() as conn:  # as an older aldesk left it, vectors already dropped
+        conn.execute("UPDATE models SET representation = ?", (older,))
+        conn.execute("DELETE FROM embeddings")
+    ranking = compute_ranking(project.path, retrain=False)
+    assert ranking.model_version == first.model_version + 1
+    assert ranking.probs is not None and len(ranking.queue) == 150 - 40
+    latest = project.conn.execute(
+        "SELECT representation FROM models ORDER BY version DESC").fetchone()[0]
+    assert latest == current
+
+
 def test_the_queue_line_shows_a_score_only_where_it_says_more_than_the_rank():
     probs = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]], np.float32)
     votes = np.array([[2, 8], [7, 3], [5, 5]], np.int16)
