@@ -85,6 +85,9 @@ class ProjectIndex:
 
     def __init__(self, project: Project, rows: IndexRows | None = None) -> None:
         self._project = project
+        #: Items this thread re-read one by one (e.g. marked unreadable as they were shown):
+        #: an index the worker read may predate that, so `replace` reads them again.
+        self._touched: set[int] = set()
         self._take(rows or read_index(project))
 
     def _take(self, data: IndexRows) -> None:
@@ -100,8 +103,10 @@ class ProjectIndex:
         return self._ok
 
     def replace(self, rows: IndexRows) -> None:
-        """Takes every row as read again from this project (`read_index_at`)."""
+        """Takes every row as read again from this project by the worker (`read_index_at`),
+        except the items this thread changed since its own last full read, read again here."""
         self._take(rows)
+        self._read_rows(self._touched)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -141,7 +146,13 @@ class ProjectIndex:
         """Re-read rows (all, or the given ones) after a scan or a job changed them."""
         if item_ids is None:
             self._take(read_index(self._project))
+            self._touched.clear()
             return
+        item_ids = set(item_ids)
+        self._touched |= item_ids
+        self._read_rows(item_ids)
+
+    def _read_rows(self, item_ids: Iterable[int]) -> None:
         for item_id in item_ids:
             r = self._project.conn.execute(
                 "SELECT id, source_id, rel_path, content_key, kind, status, reason, frames"

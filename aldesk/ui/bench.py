@@ -281,7 +281,8 @@ def open_measured(w: Any, path: Path, meter: StallMeter) -> dict[str, Any]:
     meter.start()
     t = time.perf_counter()
     w.open_project(path)
-    _spin_until(lambda: w.workspace is not None and _shown(w.workspace), 300)
+    if not _spin_until(lambda: w.workspace is not None and _shown(w.workspace), 300):
+        raise SystemExit(f"{path.name} did not open within 300 s")
     return {"to_first_item_ms": round((time.perf_counter() - t) * 1000), **meter.stop()}
 
 
@@ -358,9 +359,10 @@ def startup_child(project: Path) -> int:
     w.open_project(project)
     ok = _spin_until(lambda: w.workspace is not None and _shown(w.workspace), 60)
     usable_at = time.time()
+    ws = w.workspace
     print(json.dumps({"window_at": window_at, "usable_at": usable_at, "first_item_shown": ok,
-                      "queue_rows": w.workspace.queue.model.rowCount(),
-                      "items": len(w.workspace.state.index)}))
+                      "queue_rows": None if ws is None else ws.queue.model.rowCount(),
+                      "items": None if ws is None else len(ws.state.index)}))
     sys.stdout.flush()
     os._exit(0)  # the worker may be reading the ranking still; nothing to save
 

@@ -45,7 +45,7 @@ class Dashboard(QWidget):
         takes ~60 ms for the three, which opening a project need not wait for."""
         if self.built:
             return
-        self.built = True
+        self.built = True  # first: the calls below that fill the plots come back here
         self.curve_view = self._make_plot("Learning curve")
         self.class_view = self._make_plot("Labeled images per class")
         self.score_view = self._make_plot("Scores of the unlabeled pool")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -179,7 +180,9 @@ class MainWindow(QMainWindow):
             self.workspace.state.reload_items(result)
             self.workspace.training.submit(retrain=False, why="new items")
         elif kind == "demo" and isinstance(result, Path):
-            self.open_project(result)
+            # After this outcome is delivered: opening first waits for the worker to be idle,
+            # which it is not while it still delivers this one (a 10 s freeze).
+            QTimer.singleShot(0, lambda: self.open_project(result))
 
     # -- pages and projects ----------------------------------------------------------------
 
@@ -191,11 +194,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("aldesk")
 
     def open_project(self, path: Path) -> bool:
-        """Open `path` straight into labeling; False (with a message) when it cannot be.
+        """Open `path` straight into labeling; False (with a message) when it cannot be opened
+        at all.
 
         The project is opened (and locked) here; its item index is read by the worker, about
         0.3 s for 100k items that this thread would otherwise spend unable to repaint, and
-        labeling starts when it arrives (`_opened`).
+        labeling starts when it arrives (`_opened`). An index that cannot be read is reported
+        then, and the project let go.
         """
         self.close_project()
         try:
@@ -204,8 +209,12 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "aldesk", str(err))
             return False
         path = project.path
-        job_id = self.runner.submit("open", f"Opening {path.stem}",
-                                    lambda job: read_index_at(path))
+
+        def read(job: WorkerJob) -> IndexRows:
+            job.check()  # not if it was cancelled (closed) while queued
+            return read_index_at(path)
+
+        job_id = self.runner.submit("open", f"Opening {path.stem}", read)
         self._opening = (job_id, project)
         return True
 
@@ -214,8 +223,21 @@ class MainWindow(QMainWindow):
             return  # closed, or another project asked for, meanwhile
         project = self._opening[1]
         self._opening = None
-        self._install(Workspace(project, self.runner, self.compute, self.status, self.settings,
-                                self, rows))
+        try:  # no parent until built: a half-built workspace is freed with its Python object
+            ws = Workspace(project, self.runner, self.compute, self.status, self.settings, None,
+                           rows)
+        except Exception as err:  # e.g. its labels cannot be read: say so, and let it go
+            project.close()
+            if isinstance(err, AldeskError):
+                QMessageBox.warning(self, "aldesk", str(err))
+            else:
+                log.exception("opening %s failed", project.path)
+                self.dialogs.append(dialogs.error_dialog(
+                    self, f"{project.path.name} could not be opened: {err}",
+                    traceback.format_exc()))
+            return
+        ws.setParent(self)
+        self._install(ws)
 
     def _abandon_open(self, job_id: int | None = None) -> None:
         """Drops a project whose index is still being read (`job_id`: only if that job's)."""
@@ -308,15 +330,17 @@ class MainWindow(QMainWindow):
 
         def scan(job: WorkerJob) -> IndexRows:
             projects.scan_folders(path, folders, job)
+            job.check()
             return read_index_at(path)  # the window takes the new index without reading it
 
         self.runner.submit("scan", "Reading folders", scan)
 
     def add_folder(self) -> None:
-        if self.workspace is None:
+        ws = self.workspace
+        if ws is None:
             return
         chosen = QFileDialog.getExistingDirectory(self, "Add a folder of images or DICOM files")
-        if chosen:
+        if chosen and self.workspace is ws:  # the same project after the dialog
             self._scan([Path(chosen)])
 
     def rescan(self) -> None:
@@ -327,21 +351,23 @@ class MainWindow(QMainWindow):
                         if s.exists])
 
     def watch_folder(self) -> None:
-        if self.workspace is None:
+        ws = self.workspace
+        if ws is None:
             return
         chosen = QFileDialog.getExistingDirectory(self, "Folder to watch for new files")
-        if chosen:
-            self.workspace.stream.watch(Path(chosen))
+        if chosen and self.workspace is ws:  # the same project after the dialog
+            ws.stream.watch(Path(chosen))
             self.status.showMessage(f"Watching {chosen}: new files are scored on arrival.",
                                     8000)
 
     # -- classes ---------------------------------------------------------------------------
 
     def add_class(self) -> None:
-        if self.workspace is None:
+        ws = self.workspace
+        if ws is None:
             return
         name, ok = QInputDialog.getText(self, "Add class", "Name of the new class:")
-        if ok and name.strip():
+        if ok and name.strip() and self.workspace is ws:
             self.class_edit(lambda p: store_classes.add_classes(p, [name]))
 
     def rename_class(self, class_id: int) -> None:
@@ -351,7 +377,7 @@ class MainWindow(QMainWindow):
             return
         name, ok = QInputDialog.getText(self, "Rename class", f"New name for {cls.name}:",
                                         text=cls.name)
-        if ok and name.strip() and name.strip() != cls.name:
+        if ok and name.strip() and name.strip() != cls.name and self.workspace is ws:
             self.class_edit(lambda p: store_classes.rename_class(p, cls.name, name))
 
     def merge_class(self, source: int, target: int) -> None:
@@ -362,7 +388,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self, "Merge classes", f"Merge {names[source]} into {names[target]}? Every label "
             f"of {names[source]} will count as {names[target]}. The labels themselves are kept.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if answer == QMessageBox.StandardButton.Yes and self.workspace is ws:
             self.class_edit(lambda p: store_classes.merge_classes(p, names[source],
                                                                   names[target]))
 

@@ -69,6 +69,7 @@ class StreamController(QObject):
             report, chosen = self.compute.run(stream_at, job, path=path, folder=folder,
                                               selector=selector)
             # New files: the index is read again here, not by the window (100k items: ~0.4 s)
+            job.check()
             rows = read_index_at(path) if report.arrived else None
             return report, chosen, rows
 

@@ -347,6 +347,14 @@ def test_closing_or_switching_while_the_index_is_read(qtbot, window, project_pat
     assert window.workspace is not None and window.workspace.state.path == other
     assert len(window.workspace.state.index) == 0
     Project.open(project_path).close()
+    window.close_project()
+    go.clear()
+    assert window.open_project(project_path)
+    window.runner.cancel()  # the status bar's Cancel while it opens
+    go.set()
+    _idle(qtbot, window)
+    assert window.workspace is None and window.pages.currentWidget() is window.start_page
+    Project.open(project_path).close()
 
 
 def test_an_index_that_cannot_be_read_leaves_the_start_page_and_a_message(
@@ -365,6 +373,44 @@ def test_an_index_that_cannot_be_read_leaves_the_start_page_and_a_message(
     assert [d.text() for d in window.dialogs if d.isVisible()] == [
         "the items table is unreadable"]
     Project.open(project_path).close()  # let go
+    # The index came, but the window cannot be built on it (a defect, or a damaged file)
+    import sqlite3
+
+    monkeypatch.undo()
+
+    def damaged(*args, **kwargs):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(main_window, "Workspace", damaged)
+    assert window.open_project(project_path)
+    _idle(qtbot, window)
+    assert window.workspace is None and window.pages.currentWidget() is window.start_page
+    assert any("malformed" in d.text() for d in window.dialogs if d.isVisible())
+    Project.open(project_path).close()
+
+
+def test_the_demo_opens_over_an_open_project_without_waiting_out_the_worker(
+        qtbot, window, project_path, tmp_path, monkeypatch):
+    """The demo job's result opens the demo, closing the open project first. Closing waits
+    for the worker to be idle, which it never was while it still delivered the demo's own
+    result: a 10 s freeze until the wait gave up."""
+    _open(qtbot, window, project_path)
+    demo = tmp_path / "demo.aldesk"
+    with Project.create(demo) as p:
+        store_classes.add_classes(p, ["a", "b"])
+    idle_after_wait = []
+    wait = window._wait_idle
+
+    def recorded(timeout_s: float = 10.0) -> None:
+        wait(timeout_s)
+        idle_after_wait.append(not window.runner.is_busy())
+
+    monkeypatch.setattr(window, "_wait_idle", recorded)
+    window.runner.submit("demo", "Preparing the demo project", lambda job: demo)
+    qtbot.waitUntil(lambda: window.workspace is not None and window.workspace.state.path == demo,
+                    timeout=20_000)
+    _idle(qtbot, window)
+    assert idle_after_wait and all(idle_after_wait)
 
 
 def test_second_window_on_the_same_project_is_refused(qtbot, window, project_path,

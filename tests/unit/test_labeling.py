@@ -174,6 +174,26 @@ def test_filters(project):
     assert before_ranking == unranked_order(before_ranking)
 
 
+def test_an_index_read_by_the_worker_keeps_what_the_window_changed_since(project):
+    """A scan's index, read by the worker, replaces the window's; an item the window marked
+    unreadable meanwhile (it failed to decode as it was shown) stays so, and the usable ids
+    follow both."""
+    from aldesk.services.browse import read_index_at
+    from aldesk.store import items as store_items
+
+    ids = _ids(project)
+    index = ProjectIndex(project)
+    assert index.ok_ids().tolist() == ids
+    from_worker = read_index_at(project.path)  # read before the window's change below
+    store_items.set_error(project, [(ids[0], "damaged image data")])
+    index.refresh([ids[0]])
+    assert ids[0] in index.unusable() and ids[0] not in index.ok_ids()
+    index.replace(from_worker)
+    assert ids[0] in index.unusable() and index.rows[ids[0]].status == "error"
+    assert index.ok_ids().tolist() == ids[1:]
+    assert len(index) == len(ids)
+
+
 def test_before_any_ranking_the_queue_is_spread_not_in_file_order():
     # 1,000 items in tracks of 8 consecutive ids (a camera's frames, in file order)
     order = unranked_order(range(1, 1001))
