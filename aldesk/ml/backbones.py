@@ -39,6 +39,7 @@ from PIL import Image
 
 from aldesk.core.errors import InputError, UsageError
 from aldesk.ml.efficientnet import fuse_batchnorm, load_efficientnet_lite0
+from aldesk.ml.ids import VERSIONS
 
 FITS = ("crop", "pad", "squash")
 #: Images per model call (per thread) on CPU: EfficientNet's expanded activations of a small
@@ -148,8 +149,7 @@ def to_pil(image: np.ndarray) -> Image.Image:
 #: resized the rest of the way. Measured per image (benchmarks/bench_embed.py frames, one
 #: core): 640x480 RGB → 224: 1.2 ms against 2.0 ms with `reducing_gap` 2.0, whose embeddings
 #: it matches to cosine >= 0.99 (mean 0.997); 512x512 CT → 224: 0.6 ms against 1.2 ms.
-#: Preprocessing is part of a representation's id: changing it re-embeds (v1 → v2; v3: JPEGs
-#: decoded at reduced scale, `source_side`).
+#: Preprocessing is part of a representation's id (`ml.ids.VERSIONS`): changing it re-embeds.
 RESAMPLE = Image.Resampling.BILINEAR
 REDUCING_GAP = 1.0
 
@@ -368,7 +368,7 @@ class EfficientNetRepresentation(_TorchRepresentation):
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.dim = 1280
         suffix = "" if fit == "crop" else f"/{fit}"
-        self.id = f"efficientnet_lite0/{self.image_size}{suffix}/v3"
+        self.id = f"efficientnet_lite0/{self.image_size}{suffix}/{VERSIONS['efficientnet_lite0']}"
 
     def _to_input(self, batch: torch.Tensor) -> torch.Tensor:
         return batch.mul_(2.0).sub_(1.0)  # [0, 1] → [-1, 1]: mean = std = 0.5
@@ -418,7 +418,7 @@ class TorchScriptRepresentation(_TorchRepresentation):
                 f"{name} cannot embed a 3x{self.image_size}x{self.image_size} image "
                 f"({_first_line(exc)})") from None
         self.id = f"torchscript:{digest}/{self.image_size}" + (
-            "" if fit == "crop" else f"/{fit}") + "/v3"
+            "" if fit == "crop" else f"/{fit}") + f"/{VERSIONS['torchscript']}"
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -439,7 +439,7 @@ class PixelsRepresentation:
             raise UsageError(f"pixel size must be positive, not {size}")
         self.dim = self.size * self.size
         self.source_side = self.size
-        self.id = f"pixels/{self.size}/v2"
+        self.id = f"pixels/{self.size}/{VERSIONS['pixels']}"
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         im = to_pil(image)

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from aldesk.core.pathtext import printable
+from aldesk.ml.ids import is_current
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
@@ -30,6 +31,7 @@ def project_info(project: Project) -> dict[str, Any]:
             "version": r["version"], "created_at": r["created_at"],
             "representation": r["representation"], "head": r["head"],
             "labels_used": r["labels_used"], "metrics": json.loads(r["metrics"]),
+            "current_preprocessing": is_current(r["representation"]),
         }
         for r in conn.execute("SELECT * FROM models ORDER BY version")
     ]
@@ -141,6 +143,9 @@ def format_info(info: dict[str, Any]) -> str:
         cv = m["metrics"].get("cv_accuracy")
         acc = f", cross-validated accuracy {cv:.3f}" if cv is not None else ""
         lines.append(f"model     version {m['version']} on {m['labels_used']} labels{acc}")
+        if not m["current_preprocessing"]:
+            lines.append(f"          trained on {m['representation']}, which this aldesk "
+                         "embeds differently now: the next round re-embeds and retrains")
         rep = info["representation"]
         if rep["used"]:
             lines.append(f"features  {rep['used']}: {rep['reason']}")

@@ -115,17 +115,9 @@ def _outdated(model: store_models.ModelRow | None) -> bool:
     """True when this aldesk embeds the model's representation differently than the one that
     trained it (its id's version moved on an upgrade): the old vectors are dropped as the new
     ones are made, so the model is retrained (or, without labels for it, set aside)."""
-    if model is None or not model.weights:
-        return False
-    name = model.params.get("representation_name")
-    if not isinstance(name, str):
-        return False
-    from aldesk.ml.backbones import RepresentationError, get_representation
+    from aldesk.ml.ids import is_current
 
-    try:
-        return get_representation(name).id != model.representation
-    except (RepresentationError, OSError):
-        return False  # e.g. a TorchScript file gone: the stored vectors are all there is
+    return model is not None and bool(model.weights) and not is_current(model.representation)
 
 
 def _trainable(project: Project) -> bool:

@@ -170,12 +170,16 @@ def test_a_model_of_an_older_preprocessing_is_retrained_not_read(project):
     with project.transaction() as conn:  # as an older aldesk left it, vectors already dropped
         conn.execute("UPDATE models SET representation = ?", (older,))
         conn.execute("DELETE FROM embeddings")
+    from aldesk.services.info import format_info, project_info
+
+    assert "the next round re-embeds and retrains" in format_info(project_info(project))
     ranking = compute_ranking(project.path, retrain=False)
     assert ranking.model_version == first.model_version + 1
     assert ranking.probs is not None and len(ranking.queue) == 150 - 40
     latest = project.conn.execute(
         "SELECT representation FROM models ORDER BY version DESC").fetchone()[0]
     assert latest == current
+    assert project_info(project)["models"][-1]["current_preprocessing"]
 
 
 def test_the_queue_line_shows_a_score_only_where_it_says_more_than_the_rank():

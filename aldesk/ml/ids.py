@@ -1,0 +1,24 @@
+"""Representation ids without torch: which preprocessing version this aldesk writes.
+
+An id names the model and its preprocessing ("efficientnet_lite0/224/v3", "pixels/32/v2",
+"torchscript:HASH/224/v3"); its last part is bumped whenever what the model is fed changes, so
+that vectors and models of the older preprocessing are known for what they are.
+"""
+
+from __future__ import annotations
+
+#: The preprocessing version each family's ids end with. v3 / pixels v2: JPEGs decoded at a
+#: reduced scale (`io.render`'s `reduce_to`); v2: box-reduce before resizing.
+VERSIONS = {"efficientnet_lite0": "v3", "torchscript": "v3", "pixels": "v2"}
+
+
+def family(rep_id: str) -> str:
+    """"efficientnet_lite0", "pixels", "torchscript", ... of an id."""
+    return rep_id.split("/", 1)[0].split(":", 1)[0]
+
+
+def is_current(rep_id: str) -> bool:
+    """False for an id this aldesk would now write with a newer version (an upgrade changed
+    that representation's preprocessing); True for current and unknown families."""
+    wanted = VERSIONS.get(family(rep_id))
+    return wanted is None or rep_id.rpartition("/")[2] == wanted
