@@ -145,7 +145,7 @@ def format_info(info: dict[str, Any]) -> str:
         lines.append(f"model     version {m['version']} on {m['labels_used']} labels{acc}")
         if not m["current_preprocessing"]:
             lines.append(f"          trained on {m['representation']}, which this aldesk "
-                         "embeds differently now: the next round re-embeds and retrains")
+                         "embeds differently now: the next retrain re-embeds every item")
         rep = info["representation"]
         if rep["used"]:
             lines.append(f"features  {rep['used']}: {rep['reason']}")

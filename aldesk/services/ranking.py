@@ -16,6 +16,7 @@ import numpy as np
 from aldesk.core.errors import Cancelled
 from aldesk.core.idindex import IdIndex
 from aldesk.core.jobs import Job
+from aldesk.ml.ids import is_current
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import models as store_models
@@ -95,29 +96,31 @@ def compute_ranking(path: Path, *, retrain: bool, strategy: str = "auto", member
     return the ranking of the newest model, or the cold-start order when there is none."""
     start = time.perf_counter()
     with Project.attach(path) as project:
-        model = store_models.latest_model(project)
-        if (retrain or _outdated(model)) and _trainable(project):
-            from aldesk.services.train import train_round
-
-            train_round(project, strategy=strategy, members=members, job=job)
-            model = store_models.latest_model(project)
+        if retrain and _trainable(project):
+            _train(project, strategy, members, job)
         if job is not None:
             job.check()
-        if model is None or not model.weights or _outdated(model):
-            ranking = _cold_start(project, job)
-        else:
+        model = store_models.latest_model(project)
+        ranking = None
+        if model is not None and model.weights:
             ranking = _from_model(project, model, job)
+            if ranking is None and not is_current(model.representation) and _trainable(project):
+                # Its vectors are gone: an upgrade changed its representation's preprocessing
+                # and a retrain dropped them, then stopped during the long re-embedding.
+                model = _train(project, strategy, members, job)
+                ranking = None if model is None else _from_model(project, model, job)
+        if ranking is None:
+            ranking = _cold_start(project, job)
     object.__setattr__(ranking, "seconds", time.perf_counter() - start)
     return ranking
 
 
-def _outdated(model: store_models.ModelRow | None) -> bool:
-    """True when this aldesk embeds the model's representation differently than the one that
-    trained it (its id's version moved on an upgrade): the old vectors are dropped as the new
-    ones are made, so the model is retrained (or, without labels for it, set aside)."""
-    from aldesk.ml.ids import is_current
+def _train(project: Project, strategy: str, members: int, job: Job | None
+           ) -> store_models.ModelRow | None:
+    from aldesk.services.train import train_round
 
-    return model is not None and bool(model.weights) and not is_current(model.representation)
+    train_round(project, strategy=strategy, members=members, job=job)
+    return store_models.latest_model(project)
 
 
 def _trainable(project: Project) -> bool:
@@ -153,7 +156,12 @@ def _cold_start(project: Project, job: Job | None) -> Ranking:
     return Ranking(None, COLD_START, item_ids[pool][order], scores[order])
 
 
-def _from_model(project: Project, model: store_models.ModelRow, job: Job | None) -> Ranking:
+def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
+                ) -> Ranking | None:
+    """The model's predictions and its saved queue; None when its vectors are gone (a model
+    of an older preprocessing, whose vectors a retrain dropped before making the new ones).
+    A model of an older preprocessing whose vectors are still there serves until the next
+    retrain, which re-embeds."""
     from aldesk.al.policy import AUTO, AUTO_WARM
     from aldesk.ml.committee import Committee
     from aldesk.services.embedding import project_matrix
@@ -162,6 +170,8 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None)
     if job is not None:
         job.progress(0, None, "reading the committee's predictions")
     item_ids, x = project_matrix(project, model.representation)
+    if len(item_ids) == 0:
+        return None
     probs_m = _predict(committee, x, job)  # (M, P, C)
     votes = _votes(probs_m)
     mean = probs_m.mean(axis=0).astype(np.float32)

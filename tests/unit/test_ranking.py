@@ -159,20 +159,26 @@ def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
     assert store_emb.superseded(project, current) == []  # nothing left to look for
 
 
-def test_a_model_of_an_older_preprocessing_is_retrained_not_read(project):
-    """After an upgrade moves a representation's version, the newest model's vectors may be
-    gone (a retrain drops them first, then was cancelled during the long re-embedding). The
-    next round, even one not asked to retrain, trains anew instead of reading an empty matrix."""
+def test_a_model_of_an_older_preprocessing_serves_until_its_vectors_go(project):
+    """After an upgrade moves a representation's version, the newest model still ranks from its
+    own (older) vectors until a retrain re-embeds. If that retrain dropped them and then was
+    cancelled during the long re-embedding, the next round trains anew instead of reading an
+    empty matrix (which failed every round after)."""
+    from aldesk.services.info import format_info, project_info
+
     _label(project, 40)
     first = compute_ranking(project.path, retrain=True)
     current = project.conn.execute("SELECT representation FROM models").fetchone()[0]
     older = current.rpartition("/")[0] + "/v0"
-    with project.transaction() as conn:  # as an older aldesk left it, vectors already dropped
+    with project.transaction() as conn:  # as an older aldesk left it
         conn.execute("UPDATE models SET representation = ?", (older,))
+        conn.execute("UPDATE embeddings SET representation = ? WHERE representation = ?",
+                     (older, current))
+    assert "the next retrain re-embeds every item" in format_info(project_info(project))
+    served = compute_ranking(project.path, retrain=False)
+    assert served.model_version == first.model_version and served.probs is not None
+    with project.transaction() as conn:  # the retrain dropped them, and was stopped
         conn.execute("DELETE FROM embeddings")
-    from aldesk.services.info import format_info, project_info
-
-    assert "the next round re-embeds and retrains" in format_info(project_info(project))
     ranking = compute_ranking(project.path, retrain=False)
     assert ranking.model_version == first.model_version + 1
     assert ranking.probs is not None and len(ranking.queue) == 150 - 40
