@@ -38,7 +38,10 @@ def main() -> int:
 
     from aldesk.ui.bench import StallMeter, _shown, _window
 
-    def wait_until(cond: object, timeout_s: float) -> bool:  # as app.exec() waits
+    # As app.exec() waits. aldesk.ui.bench has the same loop, but an older tree's version
+    # polls, which starves the worker it measures (its docstring); this one is the same for
+    # every tree compared.
+    def wait_until(cond: object, timeout_s: float) -> bool:
         end = time.monotonic() + timeout_s
         wake = QTimer()
         wake.start(20)
