@@ -1,7 +1,8 @@
 """Thumbnails on disk, keyed by content key, so a long queue scrolls without decoding images.
 
-A thumbnail is the item's default view (as `render` shows it) scaled to fit a square, saved as
-JPEG through a temporary file, so a half-written thumbnail never exists.
+A thumbnail is the item's default view (as `render` shows it; a large JPEG decoded at a reduced
+scale that still covers the thumbnail) scaled to fit a square, saved as JPEG through a temporary
+file, so a half-written thumbnail never exists.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def make_thumbnail(path: Path, kind: str, content_key: str, cache: Path, size: i
         return target
     from PIL import Image
 
-    shown = render(path, kind)
+    shown = render(path, kind, reduce_to=size)  # a big JPEG decoded at 1/2-1/8 scale
     image = Image.fromarray(shown.pixels, mode="L" if shown.pixels.ndim == 2 else "RGB")
     image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
     target.parent.mkdir(parents=True, exist_ok=True)

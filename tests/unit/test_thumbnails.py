@@ -52,3 +52,30 @@ def test_an_item_that_fails_to_decode_gets_an_error(tmp_path, image_folder):
         assert make_thumbnails(p, [cut.id]) == {}
         after = store_items.get_item(p, cut.id)
         assert after.status == "error" and after.reason
+
+
+def test_a_large_jpeg_thumbnail_is_made_from_a_reduced_decode(tmp_path, monkeypatch):
+    """A 2048 x 1536 camera photo is decoded at 1/4 scale (512 x 384, still over the 256 px
+    thumbnail) and makes the same-sized thumbnail with the picture where it was."""
+    import numpy as np
+
+    import aldesk.io.thumbnails as thumbs
+    from aldesk.io.render import render
+
+    photo = np.zeros((1536, 2048, 3), np.uint8)
+    photo[:, 1024:] = (220, 40, 40)  # right half red
+    Image.fromarray(photo).save(tmp_path / "big.jpg", quality=90)
+    decoded = []
+
+    def recording(path, kind=None, **kwargs):
+        shown = render(path, kind, **kwargs)
+        decoded.append(shown.pixels.shape)
+        return shown
+
+    monkeypatch.setattr(thumbs, "render", recording)
+    made = thumbs.make_thumbnail(tmp_path / "big.jpg", "image", "k" * 40, tmp_path / "cache")
+    assert decoded == [(384, 512, 3)]
+    with Image.open(made) as im:
+        assert im.size == (256, 192)
+        left, right = np.asarray(im)[96, 60], np.asarray(im)[96, 200]
+        assert left.max() < 30 and right[0] > 180 and right[1] < 80
