@@ -78,22 +78,26 @@ def missing_items(project: Project, representation: str) -> list[tuple[int, str,
 
 
 def superseded(project: Project, representation: str) -> list[str]:
-    """Older versions of `representation` ("name/size/v2" for ".../v3") that models were
-    trained on: a newer aldesk changed that preprocessing, so their vectors are dead weight
-    (about 2.5 KB per item for EfficientNet). Found from the models table, which is small;
-    the embeddings table has no index by representation."""
+    """Older versions of `representation` ("name/size/v2" for ".../v3") still stored: a newer
+    aldesk changed that preprocessing, so their vectors are dead weight (about 2.5 KB per item
+    for EfficientNet), whether a model was trained on them or not. Found by primary key on a
+    few items (the embeddings table has no index by representation): once they are dropped,
+    this costs nothing."""
     base, _, version = representation.rpartition("/")
     if not base or not re.fullmatch(r"v\d+", version):
         return []
-    rows = project.conn.execute("SELECT DISTINCT representation FROM models").fetchall()
-    older = sorted(r[0] for r in rows
-                   if r[0] != representation and re.fullmatch(re.escape(base) + r"/v\d+", r[0]))
-    # Still stored? Probed by primary key on a few items: once dropped, this costs nothing.
     probe = [r[0] for r in project.conn.execute(
         "SELECT content_key FROM items ORDER BY id LIMIT 50")]
-    return [old for old in older if any(project.conn.execute(
-        "SELECT 1 FROM embeddings WHERE content_key = ? AND representation = ?",
-        (key, old)).fetchone() for key in probe)]
+    stored: set[str] = set()
+    for key in probe:
+        stored.update(r[0] for r in project.conn.execute(
+            "SELECT representation FROM embeddings WHERE content_key = ?", (key,)))
+    older = []
+    for name in stored:
+        match = re.fullmatch(re.escape(base) + r"/v(\d+)", name)
+        if match and int(match.group(1)) < int(version[1:]):
+            older.append(name)
+    return sorted(older)
 
 
 def drop_vectors(project: Project, representation: str, keys: Iterable[str],

@@ -159,6 +159,26 @@ def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
     assert store_emb.superseded(project, current) == []  # nothing left to look for
 
 
+def test_older_vectors_go_also_where_no_model_was_ever_trained(project):
+    """A project that only ever had its cold-start ranking keeps no vectors of an older
+    preprocessing either (a newer version's are never taken for older)."""
+    compute_ranking(project.path, retrain=True)  # no labels: cold start, embeds every item
+    current = project.conn.execute(
+        "SELECT DISTINCT representation FROM embeddings").fetchone()[0]
+    base, _, version = current.rpartition("/")
+    older, newer = f"{base}/v0", f"{base}/v{int(version[1:]) + 1}"
+    with project.transaction() as conn:
+        for name in (older, newer):
+            conn.execute("INSERT INTO embeddings (content_key, representation, dim, vector,"
+                         " created_at) SELECT content_key, ?, dim, vector, created_at"
+                         " FROM embeddings WHERE representation = ?", (name, current))
+    assert project.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 0
+    compute_ranking(project.path, retrain=True)
+    left = dict(project.conn.execute(
+        "SELECT representation, COUNT(*) FROM embeddings GROUP BY representation").fetchall())
+    assert older not in left and left[newer] == left[current] == 150
+
+
 def test_a_model_of_an_older_preprocessing_serves_until_its_vectors_go(project):
     """After an upgrade moves a representation's version, the newest model still ranks from its
     own (older) vectors until a retrain re-embeds. If that retrain dropped them and then was
