@@ -178,6 +178,10 @@ def _integer_shift(values: np.ndarray, slope: Any, intercept: Any) -> np.ndarray
     lo, hi = int(values.min()), int(values.max())
     if lo + b < -(2**15) or hi + b >= 2**15:
         return None
+    if values.dtype.itemsize == 2 and values.dtype.isnative and -(2**15) <= b < 2**15:
+        # One pass, no int32 copies: 16-bit addition wraps modulo 2**16, and the true sums
+        # fit int16 (checked above), so reading uint16 as int16 and adding gives them exactly.
+        return values.view(np.int16) + np.int16(b)
     return (values.astype(np.int32) + b).astype(np.int16)
 
 

@@ -334,6 +334,15 @@ def test_integer_rescale_shortcut_gives_pydicoms_real_values():
     unsigned = np.array([[0, 40000]], np.uint16)
     assert _integer_shift(unsigned, 1, -1024) is None  # 38976 does not fit int16
     assert np.array_equal(_integer_shift(unsigned, 1, -32768), [[-32768, 7232]])
+    high = np.array([[40000, 50000]], np.uint16)  # an intercept beyond int16 itself
+    assert np.array_equal(_integer_shift(high, 1, -40000), [[0, 10000]])
+    swapped = np.array([[0, 40000]], ">u2")  # not native: read by value, not by bytes
+    assert np.array_equal(_integer_shift(swapped, 1, -32768), [[-32768, 7232]])
+    assert np.array_equal(_integer_shift(np.array([[3, 250]], np.uint8), 1, -1024),
+                          [[-1021, -774]])
+    before = unsigned.copy()
+    _integer_shift(unsigned, 1, -32768)
+    assert np.array_equal(unsigned, before)  # the stored values are left as they were
     assert _integer_shift(stored, 2, 0) is None
     assert _integer_shift(stored, 1, -1024.5) is None
     assert _integer_shift(stored.astype(np.float32), 1, 0) is None
