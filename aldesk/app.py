@@ -24,6 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
+    from aldesk.core.malloc import keep_freed_memory
+
+    keep_freed_memory()  # before the first image: decode buffers are reused, not re-faulted
     if argv[:1] == [QT_PROBE]:
         from aldesk.ui.probe import main as probe
 

@@ -179,9 +179,11 @@ def _input_error(type_name: str, message: str) -> AldeskError:
 def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) -> None:
     """The compute process: run calls one at a time until the parent says stop or goes."""
     from aldesk.core import heap
+    from aldesk.core.malloc import keep_freed_memory
     from aldesk.services.warmup import load_libraries
     from aldesk.store import gate
 
+    keep_freed_memory()  # a spawned process: the parent's setting is not inherited
     gate.share(lock, waiting)
     if hasattr(os, "nice"):
         # Below the window: on a workstation whose cores the model keeps busy, the scheduler
