@@ -150,7 +150,12 @@ def _images() -> str:
 def _weights() -> str:
     import torch
 
-    from aldesk.ml.efficientnet import load_efficientnet_lite0, weights_path
+    from aldesk.ml.efficientnet import (
+        frozen_features,
+        fuse_batchnorm,
+        load_efficientnet_lite0,
+        weights_path,
+    )
 
     model = load_efficientnet_lite0()
     x = torch.linspace(-1, 1, 3 * 64 * 64).reshape(1, 3, 64, 64)
@@ -160,7 +165,11 @@ def _weights() -> str:
         raise RuntimeError(f"a forward pass gave {tuple(logits.shape)} values, not 1000 finite")
     tensors = len(model.state_dict())
     size = weights_path().stat().st_size / 1e6
-    return f"EfficientNet-Lite0 ({tensors} tensors, {size:.0f} MB) loads; forward is finite"
+    # Not a failure when tracing is unavailable: the module then runs eagerly, only slower.
+    graph = frozen_features(fuse_batchnorm(model), 64) is not None
+    how = "as a frozen graph" if graph else "eagerly (tracing failed: slower; see the log)"
+    return (f"EfficientNet-Lite0 ({tensors} tensors, {size:.0f} MB) loads; forward is finite; "
+            f"features run {how}")
 
 
 def _project_file() -> str:

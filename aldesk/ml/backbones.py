@@ -38,7 +38,7 @@ import torch
 from PIL import Image
 
 from aldesk.core.errors import InputError, UsageError
-from aldesk.ml.efficientnet import fuse_batchnorm, load_efficientnet_lite0
+from aldesk.ml.efficientnet import frozen_features, fuse_batchnorm, load_efficientnet_lite0
 from aldesk.ml.ids import VERSIONS
 
 FITS = ("crop", "pad", "squash")
@@ -354,26 +354,46 @@ class EfficientNetRepresentation(_TorchRepresentation):
     """EfficientNet-Lite0 ImageNet features (1280-d, after the head, before the classifier).
 
     `fit` says how a non-square image becomes `image_size` x `image_size` (module docstring);
-    BatchNorm is folded into the convolutions for speed (same features to ~1e-5).
+    BatchNorm is folded into the convolutions for speed (same features to ~1e-5), and the
+    features run as a frozen TorchScript graph that releases the interpreter lock
+    (`efficientnet.frozen_features`; `frozen=False`, or a failed trace, runs the module).
     """
 
     def __init__(self, device: str | None = None, image_size: int = 224, fit: str = "crop",
                  chunk: int | None = None, cpu_threads: int | None = None,
-                 cpu_parallel: str = "items") -> None:
+                 cpu_parallel: str = "items", frozen: bool = True) -> None:
         if int(image_size) < 32:
             raise UsageError(f"image size must be at least 32, not {image_size}")
         self._setup(device, image_size, fit, chunk, cpu_threads, cpu_parallel)
         self.channels_last = True
         model = fuse_batchnorm(load_efficientnet_lite0())
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+        self._frozen = frozen_features(self.model, self.image_size, self.device) if frozen \
+            else None
         self.dim = 1280
         suffix = "" if fit == "crop" else f"/{fit}"
         self.id = f"efficientnet_lite0/{self.image_size}{suffix}/{VERSIONS['efficientnet_lite0']}"
 
+    def set_layout(self, channels_last: bool) -> None:
+        """Run the model in NCHW or channels_last memory layout (benchmarks compare them)."""
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.model.to(memory_format=fmt)
+        self.channels_last = channels_last
+        if self._frozen is not None:
+            self._frozen = frozen_features(self.model, self.image_size, self.device,
+                                           channels_last)
+
     def _to_input(self, batch: torch.Tensor) -> torch.Tensor:
         return batch.mul_(2.0).sub_(1.0)  # [0, 1] → [-1, 1]: mean = std = 0.5
 
+    @property
+    def features(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """What `embed_prepared` runs on normalised (B, 3, S, S) tensors."""
+        return self._frozen or self.model.features
+
     def _run(self, x: torch.Tensor) -> torch.Tensor:
+        if self._frozen is not None and tuple(x.shape[-2:]) == (self.image_size,) * 2:
+            return self._frozen(x)
         return self.model.features(x)
 
 

@@ -66,6 +66,8 @@ def test_self_test_passes_offline():
                   "dicom jpeg-lossless", "dicom jpeg-ls", "dicom jpeg2000", "project file"):
         assert check in status
     assert done.stdout.strip().endswith("all checks passed")
+    [weights] = [line for line in done.stdout.splitlines() if line.split()[1:2] == ["weights"]]
+    assert "features run as a frozen graph" in weights  # TorchScript tracing works bundled
 
 
 def test_self_test_passes_on_a_machine_without_fonts(tmp_path):

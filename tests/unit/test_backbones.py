@@ -160,6 +160,33 @@ def test_features_shape_deterministic_and_fused_model_agrees(model, rep, photos)
     assert rep.id == "efficientnet_lite0/224/v3" and rep.dim == 1280
 
 
+def test_frozen_graph_computes_what_the_module_computes(rep, photos):
+    """The features run as a frozen TorchScript graph (no interpreter lock per operation);
+    same vectors as the eager module, at any batch size and at another input size."""
+    assert isinstance(rep.features, torch.jit.ScriptFunction | torch.ScriptMethod)
+    eager = EfficientNetRepresentation(device="cpu", frozen=False)
+    assert eager.features == eager.model.features
+    crops = [p[i * 40:i * 40 + 300, i * 60:i * 60 + 400] for p in photos for i in range(3)]
+    np.testing.assert_allclose(rep.embed(crops), eager.embed(crops), rtol=1e-5, atol=1e-5)
+    small = EfficientNetRepresentation(device="cpu", image_size=96)
+    small_eager = EfficientNetRepresentation(device="cpu", image_size=96, frozen=False)
+    assert small.features is not small.model.features
+    np.testing.assert_allclose(small.embed(photos), small_eager.embed(photos), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_a_model_that_cannot_be_traced_runs_eagerly(monkeypatch, photos, caplog):
+    def refuse(*args, **kwargs):
+        raise RuntimeError("tracing is gone")
+
+    monkeypatch.setattr(torch.jit, "trace_module", refuse)
+    with caplog.at_level("WARNING"):
+        fallback = EfficientNetRepresentation(device="cpu")
+    assert "runs eagerly (tracing failed: tracing is gone)" in caplog.text
+    assert fallback.features == fallback.model.features
+    assert fallback.embed(photos).shape == (2, 1280)
+
+
 def test_grey_is_replicated_and_sizes_may_differ(rep, photos):
     grey = photos[0].mean(axis=2).astype(np.uint8)
     small = photos[1][::3, ::2]  # (143, 320, 3)

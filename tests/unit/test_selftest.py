@@ -55,7 +55,8 @@ def test_missing_weights_fail_with_the_package_to_install(monkeypatch, capsys):
 
 def test_weights_load_and_give_finite_logits(capsys):
     assert selftest.run_self_test([("weights", selftest._weights)]) == 0
-    assert "296 tensors" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "296 tensors" in out and "features run as a frozen graph" in out
 
 
 def _self_test_child(prelude: str, **env: str) -> subprocess.CompletedProcess[str]:
