@@ -1,13 +1,15 @@
 """Embedding benchmark (DESIGN.md: end-to-end embedding >= 80 % of the bare model forward rate).
 
     python benchmarks/bench_embed.py [--n 512] [--format png|jpeg|dicom] [--device cpu]
-        [--quick] [--keep DIR] [--compare-reduced]
+        [--quick | --aldesk-only] [--keep DIR] [--compare-reduced] [--eager]
+        [--malloc keep|default]
 
 Measures, on this machine, in one run:
-- the bare model forward rate (images/s): EfficientNet-Lite0 `features` (BatchNorm folded, as
-  aldesk runs it) on ready, normalised 224 x 224 float tensors, over CPU parallelism ("ops":
-  one call at a time with N OpenMP threads; "items": N calls at once in N threads with one
-  OpenMP thread each), images per call and memory layout (NCHW / channels_last);
+- the bare model forward rate (images/s): EfficientNet-Lite0 `features` (BatchNorm folded,
+  a frozen TorchScript graph, as aldesk runs it; `--eager`: the module) on ready, normalised
+  224 x 224 float tensors, over CPU parallelism ("ops": one call at a time with N OpenMP
+  threads; "items": N calls at once in N threads with one OpenMP thread each), images per
+  call and memory layout (NCHW / channels_last);
 - the end-to-end rate through `aldesk.ml.embed.embed_items`, where `load(i)` is aldesk's own
   `model_pixels` of a file from disk (the viewer's image; a JPEG decoded at the smallest DCT
   scale that keeps both sides >= 224) (`--format`: 640 x 480 PNG or JPEG camera-like frames,
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import sys
 import tempfile
@@ -38,7 +41,13 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aldesk.ml.backbones import EfficientNetRepresentation, set_torch_threads, usable_cores
+from aldesk.core.malloc import keep_freed_memory
+from aldesk.ml.backbones import (
+    CPU_CHUNK,
+    EfficientNetRepresentation,
+    set_torch_threads,
+    usable_cores,
+)
 from aldesk.ml.embed import decode_workers, embed_items
 from aldesk.services.embedding import model_pixels
 
@@ -156,18 +165,20 @@ def _busy_jiffies() -> int | None:
     return sum(fields[:3]) + sum(fields[5:8])  # user nice system irq softirq steal
 
 
-def bare(model: torch.nn.Module, mode: str, threads: int, chunk: int, channels_last: bool,
-         seconds: float, windows: int = 3) -> tuple[float, float, float]:
+def bare(rep: EfficientNetRepresentation, mode: str, threads: int, chunk: int,
+         channels_last: bool, seconds: float, windows: int = 3) -> tuple[float, float, float]:
     """(images/s best window, our cores, others' cores) for `features` on ready tensors."""
+    if rep.channels_last != channels_last:
+        rep.set_layout(channels_last)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model.to(memory_format=fmt)
+    features = rep.features
     x = (torch.rand(chunk, 3, 224, 224) * 2 - 1).contiguous(memory_format=fmt)
 
     def loop(span: float) -> int:
         done, t0 = 0, time.perf_counter()
         with torch.inference_mode():
             while time.perf_counter() - t0 < span:
-                model.features(x)
+                features(x)
                 done += chunk
         return done
 
@@ -222,14 +233,17 @@ def load(path: Path) -> np.ndarray:
 
 
 def e2e(paths: list[Path], rep: EfficientNetRepresentation, batch_size: int, workers: int
-        ) -> tuple[float, float, float]:
+        ) -> tuple[float, float, float, float]:
+    """(images/s, our cores, others' cores, minor page faults per image) of one pass."""
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     meter = Meter()
     count = 0
     for idx, _vec in embed_items(lambda i: load(paths[i]), len(paths), rep, None,
                                  batch_size=batch_size, workers=workers):
         count += len(idx)
     wall, ours, others = meter.stop()
-    return count / wall, ours, others
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    return count / wall, ours, others, faults / max(count, 1)
 
 
 def main() -> None:
@@ -243,7 +257,15 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="write the frames here and keep them")
     ap.add_argument("--compare-reduced", action="store_true",
                     help="only time load + prepare with full and reduced-scale decoding")
+    ap.add_argument("--aldesk-only", action="store_true",
+                    help="only aldesk's own setting (for quick A/B runs)")
+    ap.add_argument("--eager", action="store_true",
+                    help="run the model module eagerly, not aldesk's frozen TorchScript graph")
+    ap.add_argument("--malloc", choices=("keep", "default"), default="keep",
+                    help="keep: raise glibc's malloc thresholds as aldesk's processes do at "
+                         "start (aldesk.core.malloc); default: leave glibc's own")
     args = ap.parse_args()
+    kept_memory = args.malloc == "keep" and keep_freed_memory()
 
     cores = usable_cores()
     root = args.keep or Path(tempfile.mkdtemp(prefix="aldesk-bench-embed-"))
@@ -251,37 +273,41 @@ def main() -> None:
     paths = make_frames(root, args.n, args.format)
     size_mb = sum(p.stat().st_size for p in paths) / 1e6
 
-    rep = EfficientNetRepresentation(device=args.device)
+    rep = EfficientNetRepresentation(device=args.device, frozen=not args.eager)
     if args.compare_reduced:
         compare_reduced(paths, rep)
         return
     on_cpu = rep.device == "cpu"
-    model = rep.model
 
     # 1. bare forward
     table: dict[tuple[str, int, int, bool], tuple[float, float, float]] = {}
     if on_cpu:
         modes = [("ops", 1)] + ([("ops", cores), ("items", cores)] if cores > 1 else [])
         chunks = [2, 4] if args.quick else [1, 2, 4, 8]
+        if args.aldesk_only:  # what aldesk runs: one call per core, CPU_CHUNK images each
+            modes, chunks = [(rep.cpu_parallel, rep.cpu_threads)], [rep.chunk]
         for mode, threads in modes:
             for chunk in chunks:
                 for cl in (True, False) if chunk == 4 else (True,):
-                    table[(mode, threads, chunk, cl)] = bare(model, mode, threads, chunk, cl,
+                    table[(mode, threads, chunk, cl)] = bare(rep, mode, threads, chunk, cl,
                                                              args.seconds)
     else:
         for chunk in (32, 64, 128, 256):
             table[("gpu", 1, chunk, True)] = _gpu_bare(rep, chunk, args.seconds)
     best_key = max(table, key=lambda k: table[k][0])
 
-    # 2. end to end, per model setting (the best of each CPU parallelism), each pass between
-    # two bare measurements at the same setting; of the passes, the one that other processes
-    # disturbed least is kept.
+    # 2. end to end, per model setting (aldesk's own "items" setting, and the best "ops"
+    # one), each pass between two bare measurements at the same setting; of the passes, the
+    # one that other processes disturbed least is kept.
     if on_cpu:
         settings = []
         for m in dict.fromkeys(k[0] for k in table if k[1] == cores):
+            if m == "items" and (m, cores, CPU_CHUNK, True) in table:
+                settings.append((m, cores, CPU_CHUNK, True))
+                continue
             settings.append(max((k for k in table if k[0] == m and k[1] == cores),
                                 key=lambda k: table[k][0]))
-        worker_opts = [decode_workers(rep)] if args.quick else [1, 2, 3]
+        worker_opts = [decode_workers(rep)] if args.quick or args.aldesk_only else [1, 2, 3]
         batch_size = 32
     else:
         settings = [best_key]
@@ -290,24 +316,24 @@ def main() -> None:
     dec_ms = decode_cpu_ms(paths, rep)
     rows = []
     for mode, threads, chunk, cl in settings:
-        rep.cpu_parallel, rep.cpu_threads, rep.chunk, rep.channels_last = mode, threads, chunk, cl
+        rep.cpu_parallel, rep.cpu_threads, rep.chunk = mode, threads, chunk
         rep.close()
-        model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
+        rep.set_layout(cl)
         default_setting = mode in ("items", "gpu")
         for workers in worker_opts if default_setting else [decode_workers(rep)]:
             kept = None
             for _ in range(args.repeat):
                 if on_cpu:
-                    before = bare(model, mode, threads, chunk, cl, args.seconds / 2)[0]
+                    before = bare(rep, mode, threads, chunk, cl, args.seconds / 2)[0]
                 else:
                     before = _gpu_bare(rep, chunk, args.seconds / 2)[0]
-                rate, ours, others = e2e(paths, rep, batch_size, workers)
+                rate, ours, others, faults = e2e(paths, rep, batch_size, workers)
                 if on_cpu:
-                    after = bare(model, mode, threads, chunk, cl, args.seconds / 2)[0]
+                    after = bare(rep, mode, threads, chunk, cl, args.seconds / 2)[0]
                 else:
                     after = _gpu_bare(rep, chunk, args.seconds / 2)[0]
                 if kept is None or others < kept[3]:
-                    kept = (rate, (before + after) / 2, ours, others)
+                    kept = (rate, (before + after) / 2, ours, others, faults)
             rows.append(((mode, threads, chunk, cl), workers, *kept))
 
     cmd = "python benchmarks/bench_embed.py " + " ".join(sys.argv[1:])
@@ -317,12 +343,15 @@ def main() -> None:
     print(f"Command: `{cmd.strip()}`  ")
     print(f"Machine: {platform.system()} {platform.release()}, {cpu}, {cores} usable cores, "
           f"Python {platform.python_version()}, torch {torch.__version__}{gpu}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}  ")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, malloc "
+          f"thresholds {'raised' if kept_memory else 'glibc default'}, model "
+          f"{'eager' if rep.features == rep.model.features else 'frozen TorchScript graph'}  ")
     print(f"Data: {len(paths)} {FORMATS[args.format]} ({size_mb:.0f} MB), loaded by "
           "`aldesk.services.embedding.model_pixels` as the viewer shows them (a JPEG at "
           "reduced scale); `prepare` = shorter side to 224 + centre crop. load + prepare: "
           f"{dec_ms:.1f} CPU ms per image\n")
-    print("Bare forward (`features` on ready normalised tensors, BatchNorm folded), best of "
+    print("Bare forward (`features` on ready normalised tensors, BatchNorm folded, as aldesk "
+          "runs it), best of "
           "3 windows. \"ops\": one call at a time on N OpenMP threads; \"items\": N calls at "
           "once, one OpenMP thread each:\n")
     print("| CPU parallelism | threads | images per call | layout | images/s | our cores "
@@ -336,16 +365,17 @@ def main() -> None:
     print(f"\nEnd to end through `embed_items` (batch {batch_size}); of {args.repeat} passes "
           "the one least disturbed by other processes; bare = mean of bare windows at the "
           "same setting right before and after it. Ceiling = the ratio reachable when every "
-          "core is busy: model CPU ms / (model CPU ms + load-and-prepare CPU ms) per image.\n")
+          "core is busy: model CPU ms / (model CPU ms + load-and-prepare CPU ms) per image. "
+          "Faults: minor page faults per image over the pass (fresh memory pages).\n")
     print("| model setting | decode workers | end-to-end images/s | bare images/s | ratio "
-          "| ceiling | our cores | others' cores |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for key, workers, rate, ref, ours, others in rows:
+          "| ceiling | our cores | others' cores | faults |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key, workers, rate, ref, ours, others, faults in rows:
         fwd_ms = 1000 * table[key][1] / table[key][0]
         ceiling = fwd_ms / (fwd_ms + dec_ms)
         setting = f"{key[0]}, {key[1]} thr, {key[2]}/call"
         print(f"| {setting} | {workers} | {rate:.1f} | {ref:.1f} | {rate / ref:.2f} "
-              f"| {ceiling:.2f} | {ours:.2f} | {others:.2f} |")
+              f"| {ceiling:.2f} | {ours:.2f} | {others:.2f} | {faults:.0f} |")
     default = "items" if on_cpu else "gpu"
     mine = [r for r in rows if r[0][0] == default] or rows
     top = max(mine, key=lambda r: r[2] / r[3])
@@ -369,12 +399,12 @@ def _gpu_bare(rep: EfficientNetRepresentation, chunk: int, seconds: float
     x = (torch.rand(chunk, 3, 224, 224, device=rep.device) * 2 - 1).contiguous(
         memory_format=torch.channels_last)
     with torch.inference_mode():
-        rep.model.features(x)
+        rep.features(x)
         torch.cuda.synchronize()
         meter = Meter()
         done = 0
         while time.perf_counter() - meter.wall < seconds:
-            rep.model.features(x)
+            rep.features(x)
             done += chunk
         torch.cuda.synchronize()
     wall, ours, others = meter.stop()
