@@ -38,3 +38,10 @@ def die(code: int, job: Job | None = None) -> None:
 
 def pid(job: Job | None = None) -> int:
     return os.getpid()
+
+
+def malloc_kept(job: Job | None = None) -> bool | None:
+    """Whether the compute process raised glibc's malloc thresholds at its start."""
+    from aldesk.core import malloc
+
+    return malloc._done

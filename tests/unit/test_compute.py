@@ -44,6 +44,14 @@ def test_runs_in_another_process_and_returns_the_result(compute):
     assert compute.run(compute_jobs.pid, None) == compute.pid != os.getpid()
 
 
+def test_the_child_keeps_freed_memory_like_the_window(compute):
+    from aldesk.core.malloc import ENV_VARS, _glibc
+
+    expected = bool(sys.platform.startswith("linux") and _glibc()
+                    and not any(name in os.environ for name in ENV_VARS))
+    assert compute.run(compute_jobs.malloc_kept, None) is expected
+
+
 def test_progress_reaches_the_caller_and_cancel_reaches_the_child(compute):
     job = Recorder()
     threading.Timer(0.8, job.cancel).start()
