@@ -179,7 +179,7 @@ def _input_error(type_name: str, message: str) -> AldeskError:
 def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) -> None:
     """The compute process: run calls one at a time until the parent says stop or goes."""
     from aldesk.core import heap
-    from aldesk.core.malloc import keep_freed_memory
+    from aldesk.core.malloc import keep_freed_memory, release_freed_memory
     from aldesk.services.warmup import load_libraries
     from aldesk.store import gate
 
@@ -243,4 +243,5 @@ def child_main(calls: Connection, results: Connection, lock: Any, waiting: Any) 
         finally:
             current.clear()
             heap.settle()
+            release_freed_memory()  # kept for reuse during the job, not while idle
 
