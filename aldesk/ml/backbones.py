@@ -24,6 +24,7 @@ confident, correct classes.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import warnings
@@ -40,6 +41,8 @@ from PIL import Image
 from aldesk.core.errors import InputError, UsageError
 from aldesk.ml.efficientnet import frozen_features, fuse_batchnorm, load_efficientnet_lite0
 from aldesk.ml.ids import VERSIONS
+
+log = logging.getLogger(__name__)
 
 FITS = ("crop", "pad", "squash")
 #: Images per model call (per thread) on CPU: EfficientNet's expanded activations of a small
@@ -392,8 +395,13 @@ class EfficientNetRepresentation(_TorchRepresentation):
         return self._frozen or self.model.features
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
-        if self._frozen is not None and tuple(x.shape[-2:]) == (self.image_size,) * 2:
-            return self._frozen(x)
+        frozen = self._frozen
+        if frozen is not None and tuple(x.shape[-2:]) == (self.image_size,) * 2:
+            try:
+                return frozen(x)
+            except RuntimeError as err:  # a graph that fails at run time: the module from now
+                log.warning("the model runs eagerly from now on (the graph failed: %s)", err)
+                self._frozen = None
         return self.model.features(x)
 
 

@@ -243,28 +243,36 @@ Features = Callable[[torch.Tensor], torch.Tensor]
 def frozen_features(model: EfficientNetLite0, image_size: int, device: str = "cpu",
                     channels_last: bool = True) -> Features | None:
     """`model.features` for (B, 3, image_size, image_size) inputs as a frozen TorchScript
-    graph (the same numbers), or None when tracing fails.
+    graph (the same numbers), or None when tracing fails or the device is not the CPU.
 
     Why: the graph runs with the interpreter lock released, where the eager module takes it
     back for each of its ~100 operations. With two model threads and decoder threads parsing
-    DICOM headers in Python beside them, the eager model waited on the lock: 42-44 images/s
-    against 68-73 for the graph on 2 cores (docs/benchmarks.md). The padding of the stride-2
-    convolutions depends on the input size, so the graph is only valid for `image_size`.
-    TorchScript is deprecated from torch 2.9 on but still runs in 2.13; should a later torch
-    drop it, this returns None and the eager module runs instead.
+    DICOM headers in Python beside them, the eager model waited on the lock (timed by hand:
+    42-44 images/s against 68-73 for the graph on 2 cores; docs/benchmarks.md). On a GPU one
+    call runs at a time and the lock matters little, so the module stays (and TorchScript's
+    GPU fusion would compute other numbers). The padding of the stride-2 convolutions depends
+    on the input size, so the graph is only valid for `image_size`. TorchScript is deprecated
+    from torch 2.9 on but still runs in 2.13; should a later torch drop it, this returns None
+    and the eager module runs instead.
     """
+    if not str(device).startswith("cpu"):
+        return None
     seeded = torch.Generator().manual_seed(0)
-    example = (torch.rand(1, 3, image_size, image_size, generator=seeded) * 2 - 1).to(device)
+    example = torch.rand(2, 3, image_size, image_size, generator=seeded) * 2 - 1
     if channels_last:
         example = example.contiguous(memory_format=torch.channels_last)
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # deprecation; the padding sizes become constants
-            traced = torch.jit.trace_module(model, {"features": example}, check_trace=False)
+            traced = torch.jit.trace_module(model, {"features": example[:1]},
+                                            check_trace=False)
             frozen = torch.jit.freeze(traced.eval(), preserved_attrs=["features"])
         function: Features = frozen.features
         with torch.inference_mode():
-            same = torch.allclose(function(example), model.features(example), atol=1e-5)
+            expected = model.features(example)
+            # Twice: TorchScript profiles the first run and optimises from the second on.
+            same = all(torch.allclose(function(example), expected, atol=1e-5)
+                       for _ in range(2))
     except Exception as err:  # any failure means: run the eager module
         log.warning("the model runs eagerly (tracing failed: %s)", err)
         return None

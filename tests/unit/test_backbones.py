@@ -170,7 +170,7 @@ def test_frozen_graph_computes_what_the_module_computes(rep, photos):
     np.testing.assert_allclose(rep.embed(crops), eager.embed(crops), rtol=1e-5, atol=1e-5)
     small = EfficientNetRepresentation(device="cpu", image_size=96)
     small_eager = EfficientNetRepresentation(device="cpu", image_size=96, frozen=False)
-    assert small.features is not small.model.features
+    assert isinstance(small.features, torch.ScriptMethod)
     np.testing.assert_allclose(small.embed(photos), small_eager.embed(photos), rtol=1e-5,
                                atol=1e-5)
 
@@ -185,6 +185,26 @@ def test_a_model_that_cannot_be_traced_runs_eagerly(monkeypatch, photos, caplog)
     assert "runs eagerly (tracing failed: tracing is gone)" in caplog.text
     assert fallback.features == fallback.model.features
     assert fallback.embed(photos).shape == (2, 1280)
+
+
+def test_a_graph_that_fails_at_run_time_gives_way_to_the_module(photos, caplog):
+    rep = EfficientNetRepresentation(device="cpu")
+    expected = rep.embed(photos)
+
+    def broken(x):
+        raise RuntimeError("the graph broke")
+
+    rep._frozen = broken
+    with caplog.at_level("WARNING"):
+        got = rep.embed(photos)
+    assert "runs eagerly from now on (the graph failed: the graph broke)" in caplog.text
+    assert rep.features == rep.model.features
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_no_graph_off_the_cpu(model):
+    # GPU and MPS keep the module (one call at a time there; TorchScript would fuse).
+    assert efficientnet.frozen_features(model, 64, device="cuda") is None
 
 
 def test_grey_is_replicated_and_sizes_may_differ(rep, photos):

@@ -333,7 +333,9 @@ def test_integer_rescale_shortcut_gives_pydicoms_real_values():
     assert np.array_equal(got, expected)
     unsigned = np.array([[0, 40000]], np.uint16)
     assert _integer_shift(unsigned, 1, -1024) is None  # 38976 does not fit int16
-    assert np.array_equal(_integer_shift(unsigned, 1, -32768), [[-32768, 7232]])
+    wrapped = _integer_shift(unsigned, 1, -32768)
+    assert wrapped is not None and wrapped.dtype == np.int16
+    assert np.array_equal(wrapped, [[-32768, 7232]])
     high = np.array([[40000, 50000]], np.uint16)  # an intercept beyond int16 itself
     assert np.array_equal(_integer_shift(high, 1, -40000), [[0, 10000]])
     swapped = np.array([[0, 40000]], ">u2")  # not native: read by value, not by bytes
