@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
 import sys
 import tempfile
@@ -234,16 +233,25 @@ def load(path: Path) -> np.ndarray:
 
 def e2e(paths: list[Path], rep: EfficientNetRepresentation, batch_size: int, workers: int
         ) -> tuple[float, float, float, float]:
-    """(images/s, our cores, others' cores, minor page faults per image) of one pass."""
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    """(images/s, our cores, others' cores, minor page faults per image (nan where unknown))
+    of one pass."""
+    faults = _minor_faults()
     meter = Meter()
     count = 0
     for idx, _vec in embed_items(lambda i: load(paths[i]), len(paths), rep, None,
                                  batch_size=batch_size, workers=workers):
         count += len(idx)
     wall, ours, others = meter.stop()
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    faults = _minor_faults() - faults
     return count / wall, ours, others, faults / max(count, 1)
+
+
+def _minor_faults() -> float:
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return float("nan")
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
 
 
 def main() -> None:
