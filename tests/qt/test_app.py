@@ -503,6 +503,30 @@ def test_stream_mode_takes_in_new_files(qtbot, window, project_path, tmp_path, d
     assert window.status.watching.text() == ""
 
 
+def test_an_idle_spell_collects_and_gives_memory_back_once(qtbot, window, project_path,
+                                                           monkeypatch):
+    from aldesk.core import malloc
+    from aldesk.ui import workspace
+
+    ws = _open(qtbot, window, project_path)
+    calls: list[str] = []
+    monkeypatch.setattr(workspace.heap, "full_collect", lambda: calls.append("collect"))
+    monkeypatch.setattr(malloc, "release_freed_memory", lambda: calls.append("trim"))
+    idle_for = [10.0]
+    monkeypatch.setattr(ws.labeling.timer, "idle_for", lambda: idle_for[0])
+    ws._collect_when_idle()  # the user is labeling
+    assert calls == []
+    idle_for[0] = workspace.IDLE_COLLECT_S + 1
+    ws._collect_when_idle()
+    ws._collect_when_idle()  # the same idle spell: nothing more to give back
+    assert calls == ["collect", "trim"]
+    idle_for[0] = 1.0  # a key, then idle again
+    ws._collect_when_idle()
+    idle_for[0] = workspace.IDLE_COLLECT_S + 1
+    ws._collect_when_idle()
+    assert calls == ["collect", "trim"] * 2
+
+
 def test_settings_live_under_aldesk_home(aldesk_home):
     """A script or a second setup with its own ALDESK_HOME (the screenshots script, a test
     run) keeps its settings there, never in the user's."""
