@@ -215,6 +215,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     plot = out.with_suffix(".png")
     plot_curves(result, plot, title=f"{Path(args.dataset).name}: {result['representation']}, "
                                      f"{args.seeds} seeds")
+    print(f"representation {result['representation']}: {result['representation_reason']}")
     for name in names:
         print(f"{name:<18} AUBC {result['aubc'][name]:.3f}   final "
               f"{result['curves'][name]['mean'][-1]:.3f}")
@@ -380,7 +381,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seeds", type=int, default=3, help="repetitions with other splits")
     p.add_argument("--members", type=int, default=10, help="heads in the committee")
     p.add_argument("--representation", default="auto",
-                   help="auto, pixels, efficientnet_lite0 or torchscript:PATH")
+                   help="auto (default: by the images' size, as a new project starts), "
+                        "pixels, efficientnet_lite0 or torchscript:PATH")
     p.add_argument("--out", required=True, metavar="RESULT.json",
                    help="the results; a PNG of the learning curves is written beside it")
     p.set_defaults(run=cmd_simulate)

@@ -27,7 +27,8 @@ def _median_size(project: Project) -> int | None:
     return int(np.median([r[0] for r in rows])) if rows else None
 
 
-def _by_looks(project: Project) -> tuple[str, str]:
+def by_looks(project: Project) -> tuple[str, str]:
+    """(name, reason): the choice before any labels, from the median image size."""
     size = _median_size(project)
     if size is not None and size <= SMALL_IMAGE:
         return "pixels", f"images are small ({size} px): raw pixels suit glyph-like images"
@@ -41,7 +42,7 @@ def choose_representation(project: Project, job: Job | None = None) -> tuple[str
     if setting != "auto":
         name, reason = setting, "chosen for this project"
     else:
-        name, reason = _by_looks(project)
+        name, reason = by_looks(project)
         compared = _compare(project, job)
         if compared is not None:
             name, reason = compared

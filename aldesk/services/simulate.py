@@ -39,6 +39,7 @@ class Dataset:
     class_names: list[str]
     representation: str
     names: list[str] = field(default_factory=list)  # each row's path in the folder
+    representation_reason: str = ""  # why this representation (`auto`: the images' size)
 
 
 def _cache_project(folder: Path) -> Path:
@@ -52,6 +53,7 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None
                  ) -> tuple[Dataset, dict[str, float]]:
     """Embeddings and oracle labels of a class-per-subfolder dataset (cached)."""
     from aldesk.ml.backbones import get_representation
+    from aldesk.services.representation import by_looks
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -68,6 +70,9 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None
     with project:
         sync_folder(project, folder, job)
         timing["index_s"] = time.perf_counter() - start
+        reason = "chosen for this run"
+        if representation == "auto":
+            representation, reason = by_looks(project)
         rep = get_representation(representation)
         report = embed_project(project, rep, job)
         timing["embed_s"] = report.seconds
@@ -79,7 +84,7 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None
     y = np.array([index.get(rel[i].split("/", 1)[0], -1) for i in ids])
     keep = y >= 0
     names = [rel[i] for i, k in zip(ids, keep, strict=True) if k]
-    return Dataset(x[keep], y[keep], classes, rep.id, names), timing
+    return Dataset(x[keep], y[keep], classes, rep.id, names, reason), timing
 
 
 def stratified_split(y: np.ndarray, seed: int, fraction: float = TEST_FRACTION
@@ -203,7 +208,7 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
     if unknown:
         raise InputError(f"unknown strategies {', '.join(unknown)}; choose from "
                          f"{', '.join(known_strategies())}")
-    data, timing = load_dataset(folder, _pick_representation(representation), job)
+    data, timing = load_dataset(folder, representation, job)
     if budget > len(data.y) * (1 - TEST_FRACTION):
         raise InputError(f"--budget {budget} is more than the pool of "
                          f"{int(len(data.y) * (1 - TEST_FRACTION))} items")
@@ -221,6 +226,7 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
     return {
         "dataset": str(Path(folder).resolve()),
         "representation": data.representation,
+        "representation_reason": data.representation_reason,
         "items": len(data.y),
         "classes": data.class_names,
         "init": init, "batch": batch, "budget": budget, "seeds": seeds, "members": members,
@@ -231,6 +237,3 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
         "timing": {k: round(v, 3) for k, v in timing.items()},
     }
 
-
-def _pick_representation(name: str) -> str:
-    return "pixels" if name == "auto" else name

@@ -14,7 +14,15 @@ from conftest import make_digit_folder
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from aldesk.services.simulate import Dataset, accuracy, budgets, load_dataset, rounds, run_curve
+from aldesk.services.simulate import (
+    Dataset,
+    accuracy,
+    budgets,
+    load_dataset,
+    rounds,
+    run_curve,
+    simulate,
+)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -73,6 +81,25 @@ def test_loaded_dataset_names_each_row_by_its_path(tmp_path):
         assert (folder / name).is_file()
 
 
+def test_auto_representation_is_chosen_by_the_images_size_as_in_a_project(tmp_path):
+    """`simulate` without --representation: digits get pixels, photos ImageNet features (it
+    once used pixels for every dataset)."""
+    from sklearn.datasets import load_sample_images
+
+    digits, _ = load_dataset(make_digit_folder(tmp_path / "digits", 20), "auto")
+    assert digits.representation.startswith("pixels/")
+    assert "small" in digits.representation_reason
+    photos = tmp_path / "photos"
+    for name, image in zip(("china", "flower"), load_sample_images().images, strict=True):
+        (photos / name).mkdir(parents=True)
+        for k in range(4):  # 160 x 120 crops of a real photograph
+            crop = image[60 * k:60 * k + 120, 80 * k:80 * k + 160]
+            Image.fromarray(crop).save(photos / name / f"{k}.jpg", quality=90)
+    result = simulate(photos, ["random"], init=2, batch=2, budget=4, seeds=1)
+    assert result["representation"].startswith("efficientnet_lite0/")
+    assert "160 px" in result["representation_reason"]
+
+
 def test_camera_tracks_are_near_duplicates_and_tracks_differ(tmp_path):
     scenes = bench("make_scenes")
     rng = np.random.default_rng(0)
@@ -99,3 +126,51 @@ def test_make_scenes_writes_class_folders_of_tracks(tmp_path, monkeypatch):
     within, earlier, distinct = batches.redundancy(groups, [np.array([0, 1, 2]),
                                                             np.array([3, 4, 5])])
     assert (within, earlier, distinct) == (pytest.approx(1 / 3), pytest.approx(1 / 3), 2.0)
+
+
+def _deb(path: Path, members: dict[str, bytes]) -> None:
+    """A .deb as Debian builds one: an ar archive whose data.tar.xz holds `members`."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"./{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    parts = [("debian-binary", b"2.0\n"), ("control.tar.xz", b""), ("data.tar.xz",
+                                                                    buf.getvalue())]
+    with path.open("wb") as f:
+        f.write(b"!<arch>\n")
+        for name, data in parts:
+            f.write(f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode())
+            f.write(data + b"\n" * (len(data) % 2))
+
+
+def test_make_fashion_mnist_reads_the_debian_package(tmp_path):
+    import gzip
+    import struct
+
+    fm = bench("make_fashion_mnist")
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10, dtype=np.uint8), 3)  # 3 images of each class
+    images = rng.integers(0, 256, (30, 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = labels  # each image says its class
+    idx = fm.IDX_DIR
+    _deb(tmp_path / "fm.deb", {
+        f"{idx}train-images-idx3-ubyte.gz": gzip.compress(
+            struct.pack(">IIII", 2051, 30, 28, 28) + images.tobytes()),
+        f"{idx}train-labels-idx1-ubyte.gz": gzip.compress(
+            struct.pack(">II", 2049, 30) + labels.tobytes()),
+        "usr/share/doc/dataset-fashion-mnist/copyright": b"MIT",
+    })
+    counts = fm.write_folder(tmp_path / "fm.deb", tmp_path / "out", per_class=2)
+    assert counts == dict.fromkeys(fm.CLASSES, 2)
+    for c, name in enumerate(fm.CLASSES):
+        for png in (tmp_path / "out" / name).iterdir():
+            pixels = np.asarray(Image.open(png))
+            assert pixels.shape == (28, 28) and pixels[0, 0] == c
+            assert any((pixels == im).all() for im in images[labels == c])
+    with pytest.raises(ValueError, match=r"not a \.deb"):
+        fm.write_folder(tmp_path / "out" / "bag" / "00000.png", tmp_path / "x", 1)
