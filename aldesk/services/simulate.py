@@ -5,6 +5,10 @@ under the user cache folder, so a second simulate of the same folder reuses the 
 stratified quarter of the items is held out for testing; every strategy starts from zero
 labels, picks its own first `init` items, then `batch` items per round until `budget`, and the
 committee trained on its labels is scored on the held-out items after each round.
+
+With `--representation auto` each run chooses its representation as a project does: first by
+the images' size, then, from 30 labels on, by cross-validated accuracy on the labels it has
+(so both candidates are embedded, unless the folder is too large to compare in a project).
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ class Dataset:
     representation: str
     names: list[str] = field(default_factory=list)  # each row's path in the folder
     representation_reason: str = ""  # why this representation (`auto`: the images' size)
+    #: The other candidates of an `auto` run, by representation id: (N, D) rows like x.
+    others: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def matrix(self, representation: str) -> np.ndarray:
+        return self.x if representation == self.representation else self.others[
+            representation]
 
 
 def _cache_project(folder: Path) -> Path:
@@ -49,11 +59,13 @@ def _cache_project(folder: Path) -> Path:
     return root / f"{folder.name}-{digest}.aldesk"
 
 
-def load_dataset(folder: Path, representation: str, job: Job | None = None
-                 ) -> tuple[Dataset, dict[str, float]]:
-    """Embeddings and oracle labels of a class-per-subfolder dataset (cached)."""
+def load_dataset(folder: Path, representation: str, job: Job | None = None, *,
+                 compare: bool = True) -> tuple[Dataset, dict[str, float]]:
+    """Embeddings and oracle labels of a class-per-subfolder dataset (cached). `auto` starts
+    from the representation the images' size suggests and, with `compare`, also embeds the
+    other candidates (as a project would, up to its size limit for comparing)."""
     from aldesk.ml.backbones import get_representation
-    from aldesk.services.representation import by_looks
+    from aldesk.services.representation import CANDIDATES, MAX_ITEMS_TO_COMPARE, by_looks
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -71,20 +83,35 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None
         sync_folder(project, folder, job)
         timing["index_s"] = time.perf_counter() - start
         reason = "chosen for this run"
+        names = [representation]
         if representation == "auto":
             representation, reason = by_looks(project)
-        rep = get_representation(representation)
-        report = embed_project(project, rep, job)
-        timing["embed_s"] = report.seconds
-        timing["embedded"] = report.embedded
-        timing["cached"] = report.cached
-        ids, x = project_matrix(project, rep.id)
+            n_items = project.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            names = [representation]
+            if compare and n_items <= MAX_ITEMS_TO_COMPARE:
+                names += [c for c in CANDIDATES if c != representation]
+        matrices = {}
+        for k, name in enumerate(names):
+            rep = get_representation(name)
+            report = embed_project(project, rep, job)
+            suffix = "" if k == 0 else f"_{name}"
+            timing[f"embed{suffix}_s"] = report.seconds
+            timing[f"embedded{suffix}"] = report.embedded
+            timing[f"cached{suffix}"] = report.cached
+            matrices[rep.id] = project_matrix(project, rep.id)
         rel = {i.id: i.rel_path for i in store_items.list_items(project)}
+    ids = matrices[next(iter(matrices))][0]
+    for other_ids, _ in matrices.values():  # rows every representation has
+        ids = np.intersect1d(ids, other_ids)
+    aligned = {r: x[np.searchsorted(r_ids, ids)] for r, (r_ids, x) in matrices.items()}
+    first, *rest = aligned
+    x = aligned[first]
     index = {name: k for k, name in enumerate(classes)}
     y = np.array([index.get(rel[i].split("/", 1)[0], -1) for i in ids])
     keep = y >= 0
-    names = [rel[i] for i, k in zip(ids, keep, strict=True) if k]
-    return Dataset(x[keep], y[keep], classes, rep.id, names, reason), timing
+    paths_ = [rel[i] for i, k in zip(ids, keep, strict=True) if k]
+    return Dataset(x[keep], y[keep], classes, first, paths_, reason,
+                   {r: aligned[r][keep] for r in rest}), timing
 
 
 def stratified_split(y: np.ndarray, seed: int, fraction: float = TEST_FRACTION
@@ -114,19 +141,25 @@ class Round:
     picked: np.ndarray  # (k,) rows picked in this round: the tail of `labeled`
     committee: Committee | None  # trained on `labeled`; None while one class is labeled
     test: np.ndarray  # (T,) held-out rows
+    representation: str  # the representation id the committee was trained on
 
 
 def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
            job: Job | None = None, members: int = 10) -> Iterator[Round]:
     """Runs one strategy and seed: picks `init` items, then `batch` per round until `budget`,
-    training the committee on the labels after each round."""
+    training the committee on the labels after each round. With other candidate
+    representations in `data`, each round first chooses among them by cross-validated
+    accuracy on its labels, as a project's training round does."""
     from aldesk.al.context import PoolState
     from aldesk.al.policy import choose
     from aldesk.ml.committee import preprocess_for, train_committee
+    from aldesk.services.representation import better_by_cv
 
     pool, test = stratified_split(data.y, seed)
     rng = np.random.default_rng(seed + 1000)
-    norm = preprocess_for(data.representation, data.x[pool])
+    norms = {r: preprocess_for(r, data.matrix(r)[pool])
+             for r in [data.representation, *data.others]}
+    current, decided = data.representation, False
     labeled: list[int] = []  # positions in `pool`
     committee = None
     for target in budgets(init, batch, budget):
@@ -136,21 +169,26 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
         before = len(labeled)
         if need > 0:
             unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
+            x = data.matrix(current)
             state = PoolState(
                 probs=None if committee is None else committee.predict_proba(
-                    data.x[pool[unlabeled]]),
-                embeddings=data.x[pool[unlabeled]],
-                labeled_embeddings=data.x[pool[labeled]],
+                    x[pool[unlabeled]]),
+                embeddings=x[pool[unlabeled]],
+                labeled_embeddings=x[pool[labeled]],
                 labeled_classes=data.y[pool[labeled]],
             )
             picks = choose(strategy, state, need, rng)
             labeled.extend(int(unlabeled[p]) for p in picks)
         rows = pool[np.asarray(labeled, np.int64)]
         lab_y = data.y[rows]
-        committee = (train_committee(data.x[rows], lab_y, seed=seed, standardise=norm,
-                                     members=members)
+        if data.others and not decided:
+            chosen = better_by_cv({r: (data.matrix(r)[rows], norms[r]) for r in norms}, lab_y)
+            if chosen is not None:
+                current, decided = chosen[0], True
+        committee = (train_committee(data.matrix(current)[rows], lab_y, seed=seed,
+                                     standardise=norms[current], members=members)
                      if len(np.unique(lab_y)) >= 2 else None)
-        yield Round(rows, rows[before:], committee, test)
+        yield Round(rows, rows[before:], committee, test, current)
 
 
 def accuracy(data: Dataset, state: Round) -> float:
@@ -160,27 +198,33 @@ def accuracy(data: Dataset, state: Round) -> float:
         lab_y = data.y[state.labeled]
         predicted = np.full(len(state.test), lab_y[0] if len(lab_y) else 0)
     else:
-        probs = state.committee.predict_proba(data.x[state.test]).mean(axis=0)
+        x = data.matrix(state.representation)
+        probs = state.committee.predict_proba(x[state.test]).mean(axis=0)
         predicted = state.committee.classes[probs.argmax(axis=1)]
     return float((predicted == data.y[state.test]).mean())
 
 
 def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
-              job: Job | None = None, members: int = 10) -> tuple[list[float], float]:
-    """Test accuracy after each round of one strategy and seed; and the seconds it took."""
+              job: Job | None = None, members: int = 10) -> tuple[list[float], float, str]:
+    """Test accuracy after each round of one strategy and seed; the seconds it took; and the
+    representation of its last round."""
     start = time.perf_counter()
-    curve = [accuracy(data, r)
-             for r in rounds(data, strategy, seed, init, batch, budget, job, members)]
-    return curve, time.perf_counter() - start
+    curve, last = [], data.representation
+    for r in rounds(data, strategy, seed, init, batch, budget, job, members):
+        curve.append(accuracy(data, r))
+        last = r.representation
+    return curve, time.perf_counter() - start, last
 
 
-def full_pool_accuracy(data: Dataset, seed: int) -> float:
+def full_pool_accuracy(data: Dataset, seed: int, representation: str | None = None) -> float:
     from aldesk.ml.committee import preprocess_for, train_committee
 
+    representation = representation or data.representation
+    x = data.matrix(representation)
     pool, test = stratified_split(data.y, seed)
-    committee = train_committee(data.x[pool], data.y[pool], seed=seed,
-                                standardise=preprocess_for(data.representation, data.x[pool]))
-    probs = committee.predict_proba(data.x[test]).mean(axis=0)
+    committee = train_committee(x[pool], data.y[pool], seed=seed,
+                                standardise=preprocess_for(representation, x[pool]))
+    probs = committee.predict_proba(x[test]).mean(axis=0)
     return float((committee.classes[probs.argmax(axis=1)] == data.y[test]).mean())
 
 
@@ -208,25 +252,37 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
     if unknown:
         raise InputError(f"unknown strategies {', '.join(unknown)}; choose from "
                          f"{', '.join(known_strategies())}")
-    data, timing = load_dataset(folder, representation, job)
+    from aldesk.services.representation import MIN_LABELS_TO_COMPARE
+
+    data, timing = load_dataset(folder, representation, job,
+                                compare=budget >= MIN_LABELS_TO_COMPARE)
     if budget > len(data.y) * (1 - TEST_FRACTION):
         raise InputError(f"--budget {budget} is more than the pool of "
                          f"{int(len(data.y) * (1 - TEST_FRACTION))} items")
     curves: dict[str, Any] = {}
+    final: dict[str, list[str]] = {}  # the representation each run ended with
     for name in strategies:
         per_seed, seconds = [], 0.0
         for seed in range(seeds):
-            curve, took = run_curve(data, name, seed, init, batch, budget, job, members)
+            curve, took, last = run_curve(data, name, seed, init, batch, budget, job, members)
             per_seed.append(curve)
+            final.setdefault(name, []).append(last)
             seconds += took
         curves[name] = {"mean": np.mean(per_seed, axis=0).round(5).tolist(),
                         "per_seed": [[round(a, 5) for a in c] for c in per_seed]}
         timing[f"{name}_s"] = seconds
-    full = float(np.mean([full_pool_accuracy(data, s) for s in range(seeds)]))
+    ended = [r for runs in final.values() for r in runs]
+    most = max(dict.fromkeys(ended), key=ended.count)  # ties: the first run's
+    full = float(np.mean([full_pool_accuracy(data, s, most) for s in range(seeds)]))
     return {
         "dataset": str(Path(folder).resolve()),
-        "representation": data.representation,
-        "representation_reason": data.representation_reason,
+        "representation": most,
+        "representation_reason": (data.representation_reason if most == data.representation
+                                  else f"started with {data.representation} "
+                                       f"({data.representation_reason}); "
+                                       f"{ended.count(most)} of {len(ended)} runs ended with "
+                                       f"{most} by cross-validated accuracy on their labels"),
+        "representation_per_run": final,
         "items": len(data.y),
         "classes": data.class_names,
         "init": init, "batch": batch, "budget": budget, "seeds": seeds, "members": members,

@@ -31,7 +31,39 @@ def test_small_images_start_with_pixels_then_compare_by_cross_validation(tmp_pat
         name, reason = choose_representation(p)
         assert name in ("pixels", "efficientnet_lite0")
         assert reason.startswith("cross-validated accuracy") and "42 labels" in reason
-        assert p.meta("representation_reason") == reason
+        assert "(compared once)" in reason and p.meta("representation_reason") == reason
+
+
+def test_the_comparison_is_made_once_until_the_setting_changes(tmp_path, monkeypatch):
+    """Labels the model picks later are hard for the representation that picked them; comparing
+    on them again would favour the other one, so a project decides once."""
+    import aldesk.services.representation as representation
+
+    write_digits(tmp_path / "d", (0, 1), 20)
+    with Project.create(tmp_path / "p") as p:
+        ids = {c.name: c.id for c in cls.add_classes(p, ["0", "1"])}
+        sync_folder(p, tmp_path / "d")
+        items = store_items.list_items(p)
+        for item in items[:30]:
+            ann.record(p, item.id, "label", [ids[item.rel_path.split("/")[0]]], annotator="t")
+        first = choose_representation(p)
+        assert "30 labels" in first[1] and p.meta("representation_decided") == first[0]
+        for item in items[30:]:
+            ann.record(p, item.id, "label", [ids[item.rel_path.split("/")[0]]], annotator="t")
+        compared = []
+        real = representation._compare
+        monkeypatch.setattr(representation, "_compare",
+                            lambda *a: compared.append(1) or real(*a))
+        assert choose_representation(p) == first and not compared
+        with p.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                         "('representation', 'pixels')")
+        assert choose_representation(p) == ("pixels", "chosen for this project")
+        with p.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                         "('representation', 'auto')")
+        name, reason = choose_representation(p)  # back to auto: compared afresh, on all labels
+        assert compared and "40 labels" in reason and p.meta("representation_decided") == name
 
 
 def test_photos_start_with_imagenet_features(tmp_path):

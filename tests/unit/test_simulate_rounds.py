@@ -60,9 +60,37 @@ def test_each_round_adds_its_batch_to_the_labels(digits, strategy):
     # the same seed picks the same items; run_curve scores exactly these rounds
     again = list(rounds(digits, strategy, 0, 10, 15, 55, members=3))
     assert all(np.array_equal(a.labeled, b.labeled) for a, b in zip(out, again, strict=True))
-    curve, _ = run_curve(digits, strategy, 0, 10, 15, 55, members=3)
+    curve, _, last = run_curve(digits, strategy, 0, 10, 15, 55, members=3)
     assert curve == [accuracy(digits, r) for r in out]
+    assert last == "pixels" and {r.representation for r in out} == {"pixels"}
     assert curve[-1] > 0.6  # ten classes: chance is 0.1
+
+
+def test_a_run_compares_representations_once_by_cross_validation(digits, monkeypatch):
+    """With candidates, a run starts with the first, and from 30 labels (two of each class) on
+    uses whichever cross-validates better on its labels, without comparing again: later labels
+    are the ones the model found hard, which would bias the comparison."""
+    noise = np.random.default_rng(0).normal(size=digits.x.shape).astype(np.float32)
+    starts_bad = Dataset(noise, digits.y, digits.class_names, "noise",
+                         others={"pixels": digits.x})
+    out = list(rounds(starts_bad, "auto", 0, 20, 20, 120, members=3))
+    reps = [r.representation for r in out]
+    switch = reps.index("pixels")
+    assert reps[:switch] == ["noise"] * switch and set(reps[switch:]) == {"pixels"}
+    counts = np.bincount(digits.y[out[switch].labeled], minlength=10)
+    assert len(out[switch].labeled) >= 30 and counts.min() >= 2
+    assert switch == 0 or np.bincount(digits.y[out[switch - 1].labeled], minlength=10).min() < 2
+    assert accuracy(starts_bad, out[-1]) > 0.85  # scored in the representation it trained on
+    import aldesk.services.representation as representation
+
+    real, outcomes = representation.better_by_cv, []
+    monkeypatch.setattr(representation, "better_by_cv", lambda candidates, y: outcomes.append(
+        real(candidates, y)) or outcomes[-1])
+    kept = list(rounds(Dataset(digits.x, digits.y, digits.class_names, "pixels",
+                               others={"noise": noise}), "auto", 0, 20, 20, 120, members=3))
+    assert {r.representation for r in kept} == {"pixels"}
+    assert outcomes[-1] is not None and outcomes[-1][0] == "pixels"
+    assert all(o is None for o in outcomes[:-1]) and len(outcomes) < len(kept)  # then never
 
 
 def test_one_labeled_class_predicts_that_class(digits):
