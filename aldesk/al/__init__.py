@@ -8,7 +8,7 @@ from aldesk.al.balance import class_balanced
 from aldesk.al.committee import bald, consensus_kl, vote_entropy
 from aldesk.al.context import PoolState
 from aldesk.al.diversity import badge, k_center
-from aldesk.al.hybrid import margin_diversity
+from aldesk.al.hybrid import margin_diversity, margin_typicality
 from aldesk.al.kmeans import kmeans
 from aldesk.al.registry import STRATEGIES, Strategy, get_strategy, rank_pool, score_pool
 from aldesk.al.select import rank
@@ -41,6 +41,7 @@ __all__ = [
     "least_confidence",
     "margin",
     "margin_diversity",
+    "margin_typicality",
     "random_scores",
     "rank",
     "rank_pool",

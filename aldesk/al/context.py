@@ -22,6 +22,9 @@ class PoolState:
     labeled_embeddings: (L, D) embeddings of the labeled items, or None (L may be 0).
     labeled_classes: (L,) int class index of each labeled item, or None.
     n_items: N; inferred from probs or embeddings, needed only when neither is given.
+    pixel_features: the embeddings are raw pixels, not learned features (`auto` then takes
+        the lowest margins as they are: density among pixels follows stroke and position
+        more than class).
     """
 
     probs: np.ndarray | None = None
@@ -29,6 +32,7 @@ class PoolState:
     labeled_embeddings: np.ndarray | None = None
     labeled_classes: np.ndarray | None = None
     n_items: int | None = None
+    pixel_features: bool = False
 
     def __post_init__(self) -> None:
         sizes = {} if self.n_items is None else {"n_items": int(self.n_items)}

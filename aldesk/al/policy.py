@@ -4,8 +4,12 @@ Every strategy that needs a model starts cold: while no committee exists (fewer 
 classes labeled), it picks the most typical items of uncovered clusters (TypiClust), which
 beats random picks on the first labels. `auto` is the policy we recommend and default to:
 typicality for the cold start, then the committee's lowest margins spread over k-means
-clusters of the candidates (margin + diversity). The benchmark in docs/benchmarks.md
-(`aldesk simulate`) is why: see there for the curves and the alternatives it beat.
+clusters of the candidates (margin + diversity), taking in each cluster the most typical of its
+more uncertain half (margin_typicality). On raw pixels it takes each cluster's most uncertain
+item instead (margin_diversity): there, on digits and Fashion-MNIST, typicality cost labels,
+while on ImageNet features of Fashion-MNIST and camera frames it saved them. The benchmark in
+docs/benchmarks.md (`aldesk simulate`) is why: see there for the curves and the alternatives
+it beat.
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ from aldesk.al.select import rank
 
 AUTO = "auto"
 COLD_START = "typicality"
-AUTO_WARM = "margin_diversity"
+AUTO_WARM = "margin_typicality"
+AUTO_WARM_PIXELS = "margin_diversity"
 #: Batch size the batch-aware strategies assume when ranking a whole queue.
 QUEUE_BATCH = 20
+
+
+def warm_strategy(pixel_features: bool) -> str:
+    """The strategy `auto` stands for once a committee exists."""
+    return AUTO_WARM_PIXELS if pixel_features else AUTO_WARM
 
 
 def known_strategies() -> list[str]:
@@ -31,7 +41,7 @@ def known_strategies() -> list[str]:
 def resolve(name: str, state: PoolState) -> str:
     """The registered strategy `name` stands for now (`auto` and cold starts resolved)."""
     if name == AUTO:
-        name = AUTO_WARM
+        name = warm_strategy(state.pixel_features)
     strategy = get_strategy(name)
     if strategy.needs_probs and state.probs is None:
         return COLD_START if state.embeddings is not None else "random"

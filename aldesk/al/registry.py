@@ -12,7 +12,7 @@ import numpy as np
 from aldesk.al import committee, uncertainty
 from aldesk.al.context import PoolState
 from aldesk.al.diversity import badge, k_center
-from aldesk.al.hybrid import margin_diversity
+from aldesk.al.hybrid import margin_diversity, margin_typicality
 from aldesk.al.select import rank
 from aldesk.al.typicality import typicality
 
@@ -81,6 +81,10 @@ _ALL = [
     Strategy("margin_diversity", lambda s, b, rng: margin_diversity(s.probs, s.embeddings, b, rng),
              "ranking", needs_probs=True, needs_embeddings=True, uses_labeled=False,
              stochastic=True, summary="lowest margins, one per k-means cluster"),
+    Strategy("margin_typicality",
+             lambda s, b, rng: margin_typicality(s.probs, s.embeddings, b, rng), "ranking",
+             needs_probs=True, needs_embeddings=True, uses_labeled=False, stochastic=True,
+             summary="lowest margins, one per k-means cluster: its most typical uncertain item"),
 ]
 
 #: Every query strategy by name.

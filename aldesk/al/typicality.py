@@ -31,6 +31,28 @@ def typicality_scores(x: np.ndarray, k_neighbours: int = 20) -> np.ndarray:
     return 1.0 / np.maximum(mean_dist, 1e-12)
 
 
+def pool_typicality(x: np.ndarray, idx: np.ndarray, rng: np.random.Generator, *,
+                    k_neighbours: int = 20, max_pool: int = 5000) -> np.ndarray:
+    """x (N, D) pool, idx (n,) positions in it -> (n,) float64 typicality of those items within
+    the whole pool: 1 / mean Euclidean distance to their k nearest neighbours (themselves
+    excluded) among the pool, or among a random max_pool of it when N is larger. Higher = in a
+    denser part of the pool. n x min(N, max_pool) distances: keep idx small."""
+    x = as_f32(x)
+    idx = np.asarray(idx, dtype=np.int64)
+    if len(idx) == 0 or len(x) < 2:
+        return np.full(len(idx), np.inf)
+    ref = np.arange(len(x)) if len(x) <= max_pool else np.sort(
+        rng.choice(len(x), max_pool, replace=False))
+    cand = x[idx]
+    d2 = np.maximum(sq_norms(cand)[:, None] - 2.0 * (cand @ x[ref].T)
+                    + sq_norms(x[ref])[None, :], 0.0)
+    d2[ref[None, :] == idx[:, None]] = np.inf  # not its own neighbour
+    k = max(1, min(k_neighbours, len(ref) - 1))
+    knn = np.partition(d2, k - 1, axis=1)[:, :k]
+    mean_dist = np.sqrt(knn.astype(np.float64)).mean(axis=1)
+    return 1.0 / np.maximum(mean_dist, 1e-12)
+
+
 #: Cap on the number of clusters and the smallest cluster worth a pick, as in TypiClust.
 MAX_CLUSTERS = 500
 MIN_CLUSTER_SIZE = 5

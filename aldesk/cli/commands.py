@@ -381,8 +381,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seeds", type=int, default=3, help="repetitions with other splits")
     p.add_argument("--members", type=int, default=10, help="heads in the committee")
     p.add_argument("--representation", default="auto",
-                   help="auto (default: by the images' size, as a new project starts), "
-                        "pixels, efficientnet_lite0 or torchscript:PATH")
+                   help="auto (default: as a project chooses: by the images' size, then "
+                        "once by cross-validation from 30 labels), pixels, efficientnet_lite0 "
+                        "or torchscript:PATH")
     p.add_argument("--out", required=True, metavar="RESULT.json",
                    help="the results; a PNG of the learning curves is written beside it")
     p.set_defaults(run=cmd_simulate)

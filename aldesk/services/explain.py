@@ -10,6 +10,9 @@ from aldesk.services.ranking import Ranking
 _STRATEGY_WORDS = {
     "margin_diversity": "the committee is least sure between its top two classes here, and "
                         "the pick is spread over clusters so a batch covers different looks",
+    "margin_typicality": "the committee is least sure between its top two classes here, the "
+                         "pick is spread over clusters, and it is typical of its cluster rather "
+                         "than an odd one out",
     "typicality": "no model yet: this item is typical of a group of similar items that has "
                   "no label yet (cold start)",
     "margin": "the committee's top two classes are close",

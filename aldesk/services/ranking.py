@@ -162,7 +162,7 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
     of an older preprocessing, whose vectors a retrain dropped before making the new ones).
     A model of an older preprocessing whose vectors are still there serves until the next
     retrain, which re-embeds."""
-    from aldesk.al.policy import AUTO, AUTO_WARM
+    from aldesk.al.policy import AUTO, warm_strategy
     from aldesk.ml.committee import Committee
     from aldesk.services.embedding import project_matrix
 
@@ -179,7 +179,9 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
     labeled = _labeled_ids(project)
     queue, scores, admitted = _saved_queue(project, model.version, strategy, labeled)
     return Ranking(
-        model.version, AUTO_WARM if strategy == AUTO else strategy, queue, scores,
+        model.version,
+        warm_strategy(model.representation.startswith("pixels")) if strategy == AUTO
+        else strategy, queue, scores,
         tuple(int(c) for c in committee.classes), item_ids, mean, votes, committee.members,
         model.metrics.get("cv_accuracy"), model.labels_used, model.last_annotation_id or 0,
         frozenset(admitted), uncertainty=_uncertainty(queue, item_ids, mean))

@@ -176,6 +176,7 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
                 embeddings=x[pool[unlabeled]],
                 labeled_embeddings=x[pool[labeled]],
                 labeled_classes=data.y[pool[labeled]],
+                pixel_features=current.startswith("pixels"),
             )
             picks = choose(strategy, state, need, rng)
             labeled.extend(int(unlabeled[p]) for p in picks)

@@ -121,7 +121,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     unlabeled = np.setdiff1d(np.arange(len(item_ids)), pos)
     probs = committee.predict_proba(x[unlabeled])
     state = PoolState(probs=probs, embeddings=x[unlabeled], labeled_embeddings=x[pos],
-                      labeled_classes=y)
+                      labeled_classes=y, pixel_features=rep_name == "pixels")
     scores, ranking = score_pool(strategy, state, np.random.default_rng(version))
     ranks = np.empty(len(unlabeled), np.int64)
     ranks[ranking] = np.arange(len(unlabeled))

@@ -26,6 +26,7 @@ from aldesk.al import (
     least_confidence,
     margin,
     margin_diversity,
+    margin_typicality,
     rank,
     rank_pool,
     score_pool,
@@ -165,7 +166,8 @@ def test_bad_batch_size_and_empty_pool():
     assert rank_pool("k_center", empty, 5, rng()).shape == (0,)
     probs, x = np.zeros((M, 0, C)), np.zeros((0, D))
     for ranking in (k_center(x, None, 5, rng()), badge(probs, x, 5, rng()),
-                    typicality(x, None, 5, rng()), margin_diversity(probs, x, 5, rng())):
+                    typicality(x, None, 5, rng()), margin_diversity(probs, x, 5, rng()),
+                    margin_typicality(probs, x, 5, rng())):
         assert ranking.shape == (0,) and ranking.dtype == np.int64
 
 
@@ -357,6 +359,37 @@ def test_margin_diversity_covers_different_clusters():
     picks = margin_diversity(probs, x, 3, rng(), pre_factor=10)[:3]
     assert sorted(cluster[picks]) == [0, 1, 2]
     assert picks[0] == 0  # the most uncertain item leads
+
+
+def test_margin_typicality_takes_the_typical_of_the_uncertain_not_the_odd_one_out():
+    """Two blobs; the least sure item of the left one lies off it. margin_diversity takes that
+    odd item, margin_typicality an uncertain item inside the blob, and both cover both."""
+    g = np.random.default_rng(0)
+    blob = np.repeat([0, 1], 20)
+    x = np.array([[0.0, 0.0], [10.0, 0.0]])[blob] + 0.1 * g.normal(size=(40, 2))
+    x[0] = [0.0, 1.5]  # off the left blob, still nearer it than the right one
+    gap = np.concatenate([np.linspace(0.0, 0.6, 20), np.linspace(0.01, 0.61, 20)])
+    probs = np.stack([0.5 + gap / 2, 0.5 - gap / 2], axis=1)[None]
+    assert rank(margin(probs), rng())[0] == 0  # the odd item is the least sure
+    plain = margin_diversity(probs, x, 2, rng())[:2]
+    typical = margin_typicality(probs, x, 2, rng())[:2]
+    assert 0 in plain and sorted(blob[plain]) == [0, 1]
+    assert 0 not in typical and sorted(blob[typical]) == [0, 1]
+    uncertain_half = set(range(1, 6))  # of the left blob's 10 candidates, by margin
+    assert set(typical.tolist()) & uncertain_half
+
+
+def test_auto_is_typical_margins_on_learned_features_and_plain_margins_on_pixels():
+    from aldesk.al.policy import AUTO, choose, resolve
+
+    state = make_state()
+    pixels = make_state(pixel_features=True)
+    assert resolve(AUTO, state) == "margin_typicality"
+    assert resolve(AUTO, pixels) == "margin_diversity"
+    assert resolve(AUTO, make_state(probs=None)) == "typicality"  # cold start
+    assert resolve("margin", pixels) == "margin"
+    assert np.array_equal(choose(AUTO, state, 5, rng()),
+                          rank_pool("margin_typicality", state, 5, rng())[:5])
 
 
 def test_class_balanced_favours_rare_classes():
