@@ -19,30 +19,25 @@ def typicality_scores(x: np.ndarray, k_neighbours: int = 20) -> np.ndarray:
     """x (n, D) float32 -> (n,) float64 typicality: 1 / mean Euclidean distance to the item's
     k nearest neighbours in x (itself excluded); higher = in a denser part of x. A lone item
     gets +inf. Builds an n x n matrix: call it on one cluster (or a sample of it)."""
-    n = len(x)
-    if n == 1:
-        return np.array([np.inf])
-    x_sq = sq_norms(x)
-    d2 = np.maximum(x_sq[:, None] - 2.0 * (x @ x.T) + x_sq[None, :], 0.0)
-    np.fill_diagonal(d2, np.inf)
-    k = min(k_neighbours, n - 1)
-    knn = np.partition(d2, k - 1, axis=1)[:, :k]
-    mean_dist = np.sqrt(knn.astype(np.float64)).mean(axis=1)
-    return 1.0 / np.maximum(mean_dist, 1e-12)
+    return pool_typicality(x, np.arange(len(x)), None, k_neighbours=k_neighbours,
+                           max_pool=len(x))
 
 
-def pool_typicality(x: np.ndarray, idx: np.ndarray, rng: np.random.Generator, *,
+def pool_typicality(x: np.ndarray, idx: np.ndarray, rng: np.random.Generator | None, *,
                     k_neighbours: int = 20, max_pool: int = 5000) -> np.ndarray:
     """x (N, D) pool, idx (n,) positions in it -> (n,) float64 typicality of those items within
     the whole pool: 1 / mean Euclidean distance to their k nearest neighbours (themselves
-    excluded) among the pool, or among a random max_pool of it when N is larger. Higher = in a
+    excluded) among the pool, or among a random max_pool of it when N is larger (and rng is
+    given). Higher = in a
     denser part of the pool. n x min(N, max_pool) distances: keep idx small."""
     x = as_f32(x)
     idx = np.asarray(idx, dtype=np.int64)
     if len(idx) == 0 or len(x) < 2:
         return np.full(len(idx), np.inf)
-    ref = np.arange(len(x)) if len(x) <= max_pool else np.sort(
-        rng.choice(len(x), max_pool, replace=False))
+    if len(x) <= max_pool or rng is None:
+        ref = np.arange(len(x))
+    else:
+        ref = np.sort(rng.choice(len(x), max_pool, replace=False))
     cand = x[idx]
     d2 = np.maximum(sq_norms(cand)[:, None] - 2.0 * (cand @ x[ref].T)
                     + sq_norms(x[ref])[None, :], 0.0)
