@@ -28,8 +28,8 @@ def pool_typicality(x: np.ndarray, idx: np.ndarray, rng: np.random.Generator | N
     """x (N, D) pool, idx (n,) positions in it -> (n,) float64 typicality of those items within
     the whole pool: 1 / mean Euclidean distance to their k nearest neighbours (themselves
     excluded) among the pool, or among a random max_pool of it when N is larger (and rng is
-    given). Higher = in a
-    denser part of the pool. n x min(N, max_pool) distances: keep idx small."""
+    given). Higher = in a denser part of the pool. n x min(N, max_pool) distances: keep idx
+    small."""
     x = as_f32(x)
     idx = np.asarray(idx, dtype=np.int64)
     if len(idx) == 0 or len(x) < 2:
