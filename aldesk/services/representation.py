@@ -1,11 +1,12 @@
 """Which representation a project's model uses, and why (shown by `aldesk info`).
 
-A project set to `auto` (the default) starts from what the images look like: small
+A project set to `auto` (the default) starts from what the images look like: small grey
 glyph-like images (at most 64 px) are best served by their raw pixels, photos and scans by
-ImageNet features (EfficientNet-Lite0). Once 30 labels of at least two classes exist (two of
-each), both are compared by cross-validated accuracy on the labels, and the better one is used
-from then on; on very large projects the comparison is skipped, since it would embed every item
-twice.
+ImageNet features (EfficientNet-Lite0). Small images in colour count as photos: the pixels
+representation is grey, and ImageNet features were learned on colour photographs. Once 30
+labels of at least two classes exist (two of each), both are compared by cross-validated
+accuracy on the labels, and the better one is used from then on; on very large projects the
+comparison is skipped, since it would embed every item twice.
 
 The comparison is made once. Later labels are mostly items the model found hard in the
 representation it used to pick them, so cross-validation on them favours the other one. On
@@ -24,6 +25,8 @@ from aldesk.core.jobs import Job
 from aldesk.store import Project
 
 SMALL_IMAGE = 64
+COLOUR_SAMPLE = 32
+COLOUR_SPREAD = 8.0  # mean max-min over R, G, B, of 255
 MIN_LABELS_TO_COMPARE = 30
 MAX_ITEMS_TO_COMPARE = 20_000
 CANDIDATES = ("pixels", "efficientnet_lite0")
@@ -36,11 +39,43 @@ def _median_size(project: Project) -> int | None:
     return int(np.median([r[0] for r in rows])) if rows else None
 
 
+def _in_colour(project: Project, sample: int = COLOUR_SAMPLE) -> bool:
+    """Whether most of an even sample of the readable items show colour, as the model sees
+    them: the mean spread between an image's RGB channels is above COLOUR_SPREAD of 255, so a
+    grey image stored as RGB counts as grey."""
+    from aldesk.core.errors import UnreadableFile
+    from aldesk.services.embedding import model_pixels
+    from aldesk.store import items as store_items
+
+    rows = project.conn.execute(
+        "SELECT id, kind FROM items WHERE status = 'ok' ORDER BY id").fetchall()
+    if not rows:
+        return False
+    picks = [rows[i] for i in np.unique(np.linspace(0, len(rows) - 1, sample).astype(int))]
+    paths = store_items.item_paths(project, [r["id"] for r in picks])
+    coloured = seen = 0
+    for r in picks:
+        try:
+            px = model_pixels(paths[r["id"]], r["kind"], SMALL_IMAGE)
+        except (UnreadableFile, OSError):
+            continue  # a file gone or broken since the scan says nothing about the others
+        seen += 1
+        if px.ndim == 3:
+            spread = px.max(axis=2).astype(np.int16) - px.min(axis=2)
+            coloured += float(spread.mean()) > COLOUR_SPREAD
+    return seen > 0 and coloured * 2 > seen
+
+
 def by_looks(project: Project) -> tuple[str, str]:
-    """(name, reason): the choice before any labels, from the median image size."""
+    """(name, reason): the choice before any labels, from the median image size and, for
+    small images, whether they are in colour."""
     size = _median_size(project)
     if size is not None and size <= SMALL_IMAGE:
-        return "pixels", f"images are small ({size} px): raw pixels suit glyph-like images"
+        if not _in_colour(project):
+            return "pixels", (f"images are small ({size} px) and grey: raw pixels suit "
+                              "glyph-like images")
+        return "efficientnet_lite0", (f"images are small ({size} px) but in colour: ImageNet "
+                                      "features (EfficientNet-Lite0)")
     shown = f"{size} px" if size else "unknown size"
     return "efficientnet_lite0", f"images of {shown}: ImageNet features (EfficientNet-Lite0)"
 

@@ -1,4 +1,5 @@
-"""`auto` picks a representation by the images' size, then by cross-validation, and says why."""
+"""`auto` picks a representation by the images' size and colour, then by cross-validation, and
+says why."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_small_images_start_with_pixels_then_compare_by_cross_validation(tmp_pat
         ids = {c.name: c.id for c in cls.add_classes(p, ["0", "1", "7"])}
         sync_folder(p, tmp_path / "d")
         name, reason = choose_representation(p)
-        assert name == "pixels" and "small (32 px)" in reason
+        assert name == "pixels" and "small (32 px) and grey" in reason
         for item in store_items.list_items(p):
             ann.record(p, item.id, "label", [ids[item.rel_path.split("/")[0]]], annotator="t")
         name, reason = choose_representation(p)
@@ -75,3 +76,29 @@ def test_photos_start_with_imagenet_features(tmp_path):
         sync_folder(p, tmp_path)
         name, reason = choose_representation(p)
         assert name == "efficientnet_lite0" and "320 px" in reason
+
+
+def test_small_colour_photos_start_with_imagenet_features(tmp_path):
+    """32 px crops of a real colour photograph (CIFAR-like): grey pixels would drop the colour."""
+    from sklearn.datasets import load_sample_image
+
+    photo = load_sample_image("china.jpg")  # (427, 640, 3), ships with scikit-learn
+    for i in range(12):
+        y, x = divmod(i, 4)
+        crop = Image.fromarray(photo[y * 100:y * 100 + 96, x * 150:x * 150 + 96])
+        crop.resize((32, 32)).save(tmp_path / f"c{i}.png")
+    with Project.create(tmp_path / "p") as p:
+        sync_folder(p, tmp_path)
+        name, reason = choose_representation(p)
+        assert name == "efficientnet_lite0" and "small (32 px) but in colour" in reason
+
+
+def test_grey_glyphs_saved_as_rgb_still_start_with_pixels(tmp_path):
+    write_digits(tmp_path / "d", (0, 1, 7), 4)
+    for path in (tmp_path / "d").rglob("*.png"):
+        Image.open(path).convert("RGB").save(path)
+    with Project.create(tmp_path / "p") as p:
+        sync_folder(p, tmp_path / "d")
+        assert Image.open(next((tmp_path / "d").rglob("*.png"))).mode == "RGB"
+        name, reason = choose_representation(p)
+        assert name == "pixels" and "and grey" in reason
