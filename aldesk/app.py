@@ -37,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aldesk.ui.bench import main as bench
 
         return bench(argv[2:])
+    if argv[:1] == ["bench"]:
+        print("usage: aldesk bench ui [--help | OPTIONS]: the window's responsiveness "
+              "benchmark (offscreen)", file=sys.stderr)
+        return cli.EXIT_OK if argv[1:] in (["--help"], ["-h"]) else cli.EXIT_USAGE
     if argv == ["demo"]:
         return _window(None, demo=True)
     if argv and _is_command(argv[0]):

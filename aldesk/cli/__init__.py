@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="aldesk",
         description="Offline active-learning labeling of local image and DICOM folders.",
-        epilog="Run 'aldesk PROJECT' to open a project in the app, 'aldesk' for the start page.",
+        epilog="Run 'aldesk PROJECT' to open a project in the app, 'aldesk' for the start page; "
+               "'aldesk bench ui' measures the window's responsiveness.",
     )
     parser.add_argument("--version", action="version", version=f"aldesk {__version__}")
     parser.add_argument("--self-test", action="store_true",

@@ -6,10 +6,11 @@ import argparse
 import getpass
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from aldesk.core.errors import InputError
+from aldesk.core.errors import InputError, require_folder
 from aldesk.core.jobs import ConsoleProgress, LocalJob
 
 
@@ -36,8 +37,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     folders = [Path(f).expanduser() for f in args.folder]
     for folder in folders:
-        if not folder.is_dir():
-            raise InputError(f"folder {folder} does not exist")
+        require_folder(folder)
     names = [n for n in (args.classes or "").split(",") if n.strip()]
     cleaned = [store_classes.clean_name(n) for n in names]
     repeated = sorted({n for n in cleaned if [m.lower() for m in cleaned].count(n.lower()) > 1})
@@ -138,7 +138,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     digits = path.parent / "digits"
     print("\nOpen it in the app with 'aldesk demo' (or 'aldesk PATH'); from a terminal try\n"
           f"  aldesk simulate {digits} --out digits.json   (auto against random)\n"
-          f"  aldesk train {path}; aldesk queue {path} --top 10")
+          f"  aldesk queue {path} --top 10   (what to label first; once two classes have "
+          "labels, 'aldesk train' ranks by what the model needs)")
     return 0
 
 
@@ -203,6 +204,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from aldesk.services.simulate import simulate
 
     out = Path(args.out).expanduser()
+    if out.suffix.lower() == ".png":
+        raise InputError("--out names the JSON file; the PNG of the curves is written beside it")
     if not out.parent.is_dir():
         raise InputError(f"folder {out.parent} does not exist")
     names = [n.strip() for n in args.strategies.split(",") if n.strip()]
@@ -215,6 +218,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     plot = out.with_suffix(".png")
     plot_curves(result, plot, title=f"{Path(args.dataset).name}: {result['representation']}, "
                                      f"{args.seeds} seeds")
+    unreadable = int(result["timing"].get("unreadable", 0))
+    if unreadable:
+        print(f"{unreadable} files could not be read and were left out ('aldesk scan "
+              f"{args.dataset}' lists them)")
     print(f"representation {result['representation']}: {result['representation_reason']}")
     for name in names:
         print(f"{name:<18} AUBC {result['aubc'][name]:.3f}   final "
@@ -224,11 +231,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from aldesk.al.policy import known_strategies
+    from aldesk.ml.backbones import get_representation
     from aldesk.services.train import train_round
     from aldesk.store import Project
 
     if args.budget is not None and args.budget < 1:
         raise InputError("--budget is a number of labels, at least 1")
+    if args.strategy not in known_strategies():
+        raise InputError(f"unknown strategy {args.strategy!r}; valid strategies: "
+                         f"{', '.join(known_strategies())}")
+    if args.representation not in (None, "auto"):
+        get_representation(args.representation)  # a bad name or model file is not remembered
     with Project.open(args.project) as project:
         settings = {"representation": args.representation,
                     "label_budget": None if args.budget is None else str(args.budget)}
@@ -239,37 +253,52 @@ def cmd_train(args: argparse.Namespace) -> int:
     cv = f"{r.cv_accuracy:.3f}" if r.cv_accuracy is not None else "n/a (too few labels)"
     print(f"model version {r.version}: {r.labels} labels, representation {r.representation}, "
           f"cross-validated accuracy {cv}; {r.unlabeled_scored} unlabeled items ranked")
+    if r.unreadable:
+        print(f"{len(r.unreadable)} files could not be decoded and are marked unreadable "
+              f"(first: {r.unreadable[0]}); 'aldesk info' counts them")
     return 0
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from aldesk.services.queue import queue
+    from aldesk.services.queue import cold_start_queue, queue
 
     if args.top < 1:
         raise InputError("--top must be at least 1")
     with _open_for_reading(args.project) as project:
         result = queue(project, args.top)
+        path = project.path
+    if result["model_version"] is None:
+        result = cold_start_queue(path, args.top, _job())
     if args.json:
         _print_json(result)
         return 0
     if result["model_version"] is None:
-        print(result["note"])
+        print(textwrap.fill(result["note"], 100))
+        print(f"{'rank':>6} {'score':>6}  path")
+        for item in result["items"]:
+            print(f"{item['rank']:>6} {item['score']:.4f}  {item['path']}")
         return 0
-    print(f"model version {result['model_version']} ({result['strategy']}), "
+    strategy = result["strategy"]
+    if result.get("resolved") and result["resolved"] != strategy:
+        strategy = f"{strategy}: {result['resolved']}"
+    print(f"model version {result['model_version']} (strategy {strategy}), "
           f"{result['labels_since']} labels since")
+    print(f"{'rank':>6} {'score':>6}  {'predicted':<12} {'prob':>4}  {'votes':<18} path")
     for item in result["items"]:
-        print(f"{item['rank']:>6} {item['score']:.4f} {item['predicted']:<12} "
-              f"{item['probability']:.2f} {item['path']}")
+        votes = " ".join(f"{c}:{n}" for c, n in item["votes"].items())
+        why = "  (arrived, stream)" if item["strategy"] == "stream" else ""
+        print(f"{item['rank']:>6} {item['score']:.4f}  {item['predicted']:<12} "
+              f"{item['probability']:.2f}  {votes:<18} {item['path']}{why}")
     return 0
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
+    from aldesk.al.stream import StreamSelector
     from aldesk.services.stream import watch
     from aldesk.store import Project
 
     folder = Path(args.watch).expanduser()
-    if not folder.is_dir():
-        raise InputError(f"folder {folder} does not exist")
+    require_folder(folder)
     if not 0 < args.budget <= 1:
         raise InputError("--budget is the fraction of arriving files to queue, in (0, 1]")
 
@@ -279,7 +308,13 @@ def cmd_stream(args: argparse.Namespace) -> int:
         if report.arrived:
             print(f"{report.arrived} arrived: {len(report.admitted)} queued, "
                   f"{report.indexed_only} indexed only. {report.note}".rstrip(), flush=True)
+        elif args.once:
+            print(f"nothing new in {folder}")
 
+    if not args.once:
+        print(f"watching {folder} every {args.interval:g} s; at most {args.budget:.0%} of the "
+              f"last {StreamSelector.window} arrivals join the queue; Ctrl+C stops",
+              file=sys.stderr, flush=True)
     with Project.open(args.project) as project:
         try:
             watch(project, folder, args.budget, args.interval, 1 if args.once else None,
@@ -300,12 +335,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=cmd_new)
 
     p = sub.add_parser("info", help="counts, classes, folders and models of a project")
-    p.add_argument("project")
+    p.add_argument("project", help="the project file (.aldesk)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_info)
 
     p = sub.add_parser("import-labels", help="label items from a CSV file with path,label")
-    p.add_argument("project")
+    p.add_argument("project", help="the project file (.aldesk)")
     p.add_argument("csv", help="CSV with a header row and columns path,label (more allowed)")
     p.add_argument("--add-classes", action="store_true", help="create classes not yet known")
     p.add_argument("--skip-unmatched", action="store_true",
@@ -316,30 +351,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=cmd_import_labels)
 
     p = sub.add_parser("export", help="write labels as csv, json, or a folder per class")
-    p.add_argument("project")
-    p.add_argument("--format", required=True, choices=("csv", "json", "folders"))
-    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("project", help="the project file (.aldesk)")
+    p.add_argument("--format", required=True, choices=("csv", "json", "folders"),
+                   help="csv or json: one row per labeled item; folders: a copy of each "
+                        "labeled file in a folder per class")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="the file to write (csv, json) or the folder to create (folders)")
     p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("add-folder", help="add a folder to a project, or re-scan one")
-    p.add_argument("project")
-    p.add_argument("folder")
+    p.add_argument("project", help="the project file (.aldesk)")
+    p.add_argument("folder", help="a folder of images or DICOM files")
     p.set_defaults(run=cmd_add_folder)
 
     p = sub.add_parser("relink", help="tell a project that one of its folders has moved")
-    p.add_argument("project")
+    p.add_argument("project", help="the project file (.aldesk)")
     p.add_argument("old", help="the folder as 'aldesk info' lists it")
     p.add_argument("new", help="where that folder is now")
     p.set_defaults(run=cmd_relink)
 
     p = sub.add_parser("scan", help="list the images and DICOM files of a folder, no project")
-    p.add_argument("folder")
+    p.add_argument("folder", help="the folder to list, with its subfolders")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_scan)
 
     p = sub.add_parser("render", help="write a file as the viewer shows it, as PNG")
-    p.add_argument("file")
-    p.add_argument("--out", required=True, metavar="PNG")
+    p.add_argument("file", help="an image or DICOM file")
+    p.add_argument("--out", required=True, metavar="PNG", help="the PNG file to write")
     p.add_argument("--frame", type=int, help="frame to show, from 0 (default: the middle one)")
     p.add_argument("--window", metavar="C,W",
                    help="window centre and width, or a CT preset name (brain, lung, bone...);"
@@ -347,27 +385,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=cmd_render)
 
     p = sub.add_parser("train", help="retrain the committee and rank the unlabeled items")
-    p.add_argument("project")
-    p.add_argument("--strategy", default="auto", help="query strategy (default: auto)")
+    p.add_argument("project", help="the project file (.aldesk)")
+    p.add_argument("--strategy", default="auto",
+                   help="query strategy for this round (default: auto; an unknown name "
+                        "lists the valid ones)")
     p.add_argument("--representation",
-                   help="auto (default: chosen by image size, then by cross-validation), "
-                        "efficientnet_lite0, pixels or torchscript:PATH; remembered")
+                   help="auto (default: chosen by image size and colour, then by "
+                        "cross-validation), efficientnet_lite0, pixels or torchscript:PATH; "
+                        "remembered")
     p.add_argument("--budget", type=int, metavar="N",
                    help="how many labels you plan to give in all; 'info' reports against it")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("queue", help="the ranked queue of unlabeled items")
-    p.add_argument("project")
-    p.add_argument("--top", type=int, default=20)
+    p.add_argument("project", help="the project file (.aldesk)")
+    p.add_argument("--top", type=int, default=20, help="how many items (default 20)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_queue)
 
     p = sub.add_parser("stream", help="queue informative files as they arrive in a folder")
-    p.add_argument("project")
+    p.add_argument("project", help="the project file (.aldesk)")
     p.add_argument("--watch", required=True, metavar="DIR", help="the folder to watch")
     p.add_argument("--budget", type=float, default=0.1,
-                   help="largest fraction of arriving files to queue (default 0.1)")
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between looks")
+                   help="largest fraction of arriving files to queue, over the recent "
+                        "arrivals (default 0.1)")
+    p.add_argument("--interval", type=float, default=2.0,
+                   help="seconds between looks (default 2)")
     p.add_argument("--once", action="store_true", help="look once and exit")
     p.set_defaults(run=cmd_stream)
 
@@ -375,15 +418,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("dataset", help="a folder with one subfolder of images per class")
     p.add_argument("--strategies", default="auto,random", metavar="A,B",
                    help="strategies to compare (default: auto,random)")
-    p.add_argument("--init", type=int, default=20, help="labels each strategy picks first")
-    p.add_argument("--batch", type=int, default=20, help="labels added per round")
-    p.add_argument("--budget", type=int, default=400, help="labels at the end")
-    p.add_argument("--seeds", type=int, default=3, help="repetitions with other splits")
-    p.add_argument("--members", type=int, default=10, help="heads in the committee")
+    p.add_argument("--init", type=int, default=20,
+                   help="labels each strategy picks first (default 20)")
+    p.add_argument("--batch", type=int, default=20, help="labels added per round (default 20)")
+    p.add_argument("--budget", type=int, default=400, help="labels at the end (default 400)")
+    p.add_argument("--seeds", type=int, default=3, help="repetitions with other splits (default 3)")
+    p.add_argument("--members", type=int, default=10, help="heads in the committee (default 10)")
     p.add_argument("--representation", default="auto",
-                   help="auto (default: as a project chooses: by the images' size, then "
-                        "once by cross-validation from 30 labels), pixels, efficientnet_lite0 "
-                        "or torchscript:PATH")
+                   help="auto (default: as a project chooses: by the images' size and "
+                        "colour, then once by cross-validation from 30 labels), pixels, "
+                        "efficientnet_lite0 or torchscript:PATH")
     p.add_argument("--out", required=True, metavar="RESULT.json",
                    help="the results; a PNG of the learning curves is written beside it")
     p.set_defaults(run=cmd_simulate)

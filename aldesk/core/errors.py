@@ -7,6 +7,8 @@ logged with its traceback and reported with the log file's path (exit 1).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class AldeskError(Exception):
     """An error the user can act on; `str(err)` is a complete sentence for them."""
@@ -42,3 +44,12 @@ class Cancelled(Exception):
 
 class UnreadableFile(InputError):
     """A file that cannot be shown: its item gets status 'error' and this one-line reason."""
+
+
+def require_folder(path: Path) -> None:
+    """InputError unless `path` is a folder, saying what it is instead."""
+    if path.is_dir():
+        return
+    if path.exists():
+        raise InputError(f"{path} is a file, not a folder; give the folder that holds it")
+    raise InputError(f"folder {path} does not exist")

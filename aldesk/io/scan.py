@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from aldesk.core.errors import InputError
+from aldesk.core.errors import require_folder
 from aldesk.core.jobs import Job, step
 from aldesk.core.types import FoundFile
 
@@ -77,8 +77,7 @@ def guess_kind(path: Path) -> str | None:
 
 def walk(root: Path, job: Job | None = None) -> Iterator[tuple[Path, str]]:
     """Candidate files below `root` with their guessed kind, sorted by name per folder."""
-    if not root.is_dir():
-        raise InputError(f"folder {root} does not exist")
+    require_folder(root)
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:

@@ -30,7 +30,8 @@ def project_info(project: Project) -> dict[str, Any]:
         {
             "version": r["version"], "created_at": r["created_at"],
             "representation": r["representation"], "head": r["head"],
-            "labels_used": r["labels_used"], "metrics": json.loads(r["metrics"]),
+            "labels_used": r["labels_used"],
+            "metrics": _named_counts(json.loads(r["metrics"]), names),
             "current_preprocessing": is_current(r["representation"]),
         }
         for r in conn.execute("SELECT * FROM models ORDER BY version")
@@ -49,7 +50,7 @@ def project_info(project: Project) -> dict[str, Any]:
             "labeled": by_kind.get("label", 0),
             "skipped": by_kind.get("skip", 0),
             "unsure": by_kind.get("unsure", 0),
-            "unlabeled": total - len(states),
+            "unlabeled": _unlabeled(project, states),
             "annotation_rows": store_ann.count_rows(project),
             "annotators": dict(annotators),
         },
@@ -78,6 +79,22 @@ def project_info(project: Project) -> dict[str, Any]:
     }
 
 
+def _unlabeled(project: Project, states: dict[int, Any]) -> int:
+    """Readable (or not yet decoded) items with no label, skip or unsure: what is left to
+    label. Unreadable and missing files are counted under items, not here."""
+    rows = project.conn.execute("SELECT id FROM items WHERE status IN ('ok', 'pending')")
+    return sum(1 for (item_id,) in rows if item_id not in states)
+
+
+def _named_counts(metrics: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
+    """A model's metrics with its labels per class keyed by class name, as the user knows them
+    now (the project stores class ids, which survive a rename)."""
+    counts = metrics.get("per_class")
+    if isinstance(counts, dict):
+        metrics["per_class"] = {names.get(int(c), f"class {c}"): n for c, n in counts.items()}
+    return metrics
+
+
 def _audit(project: Project) -> dict[str, Any] | None:
     """The accuracy measured on audit items (random, labeled blind), or None before any."""
     from aldesk.services.audit import audit_estimate
@@ -92,27 +109,38 @@ def _audit(project: Project) -> dict[str, Any] | None:
 
 def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
               ) -> dict[str, Any]:
-    """Stabilizing predictions (agreement, kappa, of each model with the one before it) and
-    the labeling budget, when the project has one."""
+    """Stabilizing predictions (agreement, kappa, of each model with the one before it, over
+    the run of versions on the newest model's representation) and the labeling budget, when
+    the project has one. Retrains on unchanged labels record no agreement."""
     from aldesk.al.stopping import stabilized
 
-    kappas = [m["metrics"]["agreement_with_previous"] for m in models
-              if "agreement_with_previous" in m["metrics"]]
+    run = []
+    for m in reversed(models):
+        if m["representation"] != models[-1]["representation"]:
+            break  # another representation: its agreements say nothing about this model
+        if "agreement_with_previous" in m["metrics"]:
+            run.append((m["metrics"].get("agreement_previous_version", m["version"] - 1),
+                        m["version"], m["metrics"]["agreement_with_previous"]))
+    run.reverse()
+    kappas = [k for _, _, k in run]
     stable = stabilized(kappas)
     limit = int(budget) if budget and budget.isdigit() else None
     spent = limit is not None and labeled >= limit
     if spent:
         note = f"the labeling budget of {limit} is spent"
     elif not kappas:
-        note = "needs two trained model versions"
+        note = "needs two model versions trained on different labels"
     elif stable:
         note = "predictions have stabilized: further labels change little; consider stopping"
     else:
         note = "predictions still change between model versions"
+    if run:
+        before, after, kappa = run[-1]
+        note += f" (agreement {kappa:.3f}, version {before} against {after})"
     if limit is not None and not spent:
         note += f"; {limit - labeled} labels left of a budget of {limit}"
-    return {"agreements": kappas, "stable": stable, "budget": limit,
-            "budget_spent": spent, "note": note}
+    return {"agreements": kappas, "compared_versions": [[b, a] for b, a, _ in run],
+            "stable": stable, "budget": limit, "budget_spent": spent, "note": note}
 
 
 def format_info(info: dict[str, Any]) -> str:
@@ -149,9 +177,7 @@ def format_info(info: dict[str, Any]) -> str:
         rep = info["representation"]
         if rep["used"]:
             lines.append(f"features  {rep['used']}: {rep['reason']}")
-        stop = info["stopping"]
-        kappa = f" (agreement {stop['agreements'][-1]:.3f})" if stop["agreements"] else ""
-        lines.append(f"stopping  {stop['note']}{kappa}")
+        lines.append(f"stopping  {info['stopping']['note']}")
         audit = info["audit"]
         lines.append("audit     " + ("none yet: every 10th item of the app's queue is drawn at "
                                      "random and labeled without the model's guess"

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aldesk.core.errors import InputError
+from aldesk.core.errors import InputError, require_folder
 from aldesk.core.jobs import Job, step
 from aldesk.core.types import FoundFile
 from aldesk.io.headers import file_info
@@ -43,8 +43,7 @@ class SyncReport:
 def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncReport:
     """Index `folder` into the project (adding it as a source if new); one transaction."""
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise InputError(f"folder {folder} does not exist")
+    require_folder(folder)
     _refuse_overlap(project, folder)
     found, problems = index_folder(folder, job)
     report = _sync(project, folder, found, problems)
@@ -149,8 +148,7 @@ def relink_source(project: Project, old_folder: str, new_folder: Path,
     """
     source = _find_source(project, old_folder)
     new_folder = Path(new_folder).expanduser()
-    if not new_folder.is_dir():
-        raise InputError(f"folder {new_folder} does not exist")
+    require_folder(new_folder)
     other = store_items.source_for(project, new_folder)
     if other is not None and other.id != source.id:
         raise InputError(f"{new_folder} is already a folder of this project")

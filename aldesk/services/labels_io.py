@@ -27,7 +27,8 @@ class ImportReport:
     skipped_unmatched: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = f"{self.rows} rows: {self.labeled} labels written, {self.unchanged} already so"
+        text = (f"{self.rows} rows: {self.labeled} labels written, {self.unchanged} unchanged "
+                "(already labeled so)")
         if self.added_classes:
             text += f"; new classes: {', '.join(self.added_classes)}"
         if self.skipped_unmatched:

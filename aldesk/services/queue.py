@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aldesk.core.jobs import Job
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
@@ -14,6 +16,24 @@ from aldesk.store import models as store_models
 from aldesk.store.embeddings import get_vectors
 
 STREAM = "stream"
+NO_MODEL = ("no model yet: these are the most typical items (typicality), the ones to label "
+            "first; once two classes have labels, 'aldesk train' ranks by what the model needs")
+
+
+def cold_start_queue(path: Path, top: int, job: Job | None = None) -> dict[str, Any]:
+    """The queue before any model: the `top` most typical unlabeled items, as the app shows
+    them, with no predictions. Embeds what is not yet cached (progress on `job`)."""
+    from aldesk.services.ranking import compute_ranking
+
+    ranking = compute_ranking(path, retrain=False, job=job)
+    with Project.open(path, readonly=True) as project:
+        paths = store_items.item_paths(project, ranking.queue[:top].tolist())
+    items = [{"item": int(i), "path": str(paths[int(i)]), "rank": k,
+              "score": round(float(ranking.scores[k]), 6), "strategy": ranking.strategy,
+              "predicted": None, "probability": None, "votes": {}}
+             for k, i in enumerate(ranking.queue[:top].tolist())]
+    return {"model_version": None, "strategy": ranking.strategy, "labels_since": 0,
+            "items": items, "note": NO_MODEL}
 
 
 def queue(project: Project, top: int) -> dict[str, Any]:
@@ -26,8 +46,7 @@ def queue(project: Project, top: int) -> dict[str, Any]:
 
     model = store_models.latest_model(project)
     if model is None:
-        return {"model_version": None, "items": [],
-                "note": "no model yet: label a few items of two classes, then 'aldesk train'"}
+        return {"model_version": None, "items": [], "note": NO_MODEL}
     strategy = str(model.params.get("strategy", "auto"))
     labeled = set(store_ann.current_all(project))
     names = {c.id: c.name for c in store_classes.list_classes(project)}
@@ -69,7 +88,7 @@ def queue(project: Project, top: int) -> dict[str, Any]:
         items.append({
             "item": r["item_id"],
             "path": str(paths[r["item_id"]]),
-            "rank": r["rank"],
+            "rank": len(items),  # in this queue: stream arrivals first, then the ranking
             "score": round(float(r["score"]), 6),
             "strategy": why,
             "predicted": names.get(class_ids[best], str(class_ids[best])),
@@ -81,5 +100,6 @@ def queue(project: Project, top: int) -> dict[str, Any]:
     since = project.conn.execute(
         "SELECT COUNT(*) FROM annotations WHERE id > ?", (model.last_annotation_id or 0,)
     ).fetchone()[0]
-    return {"model_version": model.version, "strategy": strategy, "labels_since": since,
+    return {"model_version": model.version, "strategy": strategy,
+            "resolved": model.params.get("resolved_strategy"), "labels_since": since,
             "newest_annotation": newest, "items": items}

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from aldesk.core.errors import InputError
+from aldesk.core.errors import require_folder
 from aldesk.core.jobs import Job, step
 from aldesk.core.pathtext import printable
 from aldesk.io.headers import file_info
@@ -19,8 +19,7 @@ def scan_folder(root: Path, job: Job | None = None) -> dict[str, Any]:
     """Every candidate file below `root` with status, reason, kind and size; broken files are
     listed like the others, with the reason they cannot be shown."""
     root = Path(root).expanduser()
-    if not root.is_dir():
-        raise InputError(f"folder {root} does not exist")
+    require_folder(root)
     start = time.perf_counter()
     paths = list(walk(root, job))
     limit = max_pixels()

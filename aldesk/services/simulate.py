@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aldesk.core import paths
-from aldesk.core.errors import InputError
+from aldesk.core.errors import InputError, require_folder
 from aldesk.core.jobs import Job
 from aldesk.services.embedding import embed_project, project_matrix
 from aldesk.services.ingest import sync_folder
@@ -68,8 +68,7 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None, *,
     from aldesk.services.representation import CANDIDATES, MAX_ITEMS_TO_COMPARE, by_looks
 
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise InputError(f"folder {folder} does not exist")
+    require_folder(folder)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not
                      p.name.startswith("."))
     if len(classes) < 2:
@@ -100,6 +99,8 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None, *,
             timing[f"cached{suffix}"] = report.cached
             matrices[rep.id] = project_matrix(project, rep.id)
         rel = {i.id: i.rel_path for i in store_items.list_items(project)}
+        timing["unreadable"] = project.conn.execute(
+            "SELECT COUNT(*) FROM items WHERE status != 'ok'").fetchone()[0]
     ids = matrices[next(iter(matrices))][0]
     for other_ids, _ in matrices.values():  # rows every representation has
         ids = np.intersect1d(ids, other_ids)
@@ -112,6 +113,18 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None, *,
     paths_ = [rel[i] for i, k in zip(ids, keep, strict=True) if k]
     return Dataset(x[keep], y[keep], classes, first, paths_, reason,
                    {r: aligned[r][keep] for r in rest}), timing
+
+
+def _reason(data: Dataset, most: str, ended: list[str]) -> str:
+    """Why the runs ended with `most`, the representation most of them ended with."""
+    if not data.others:
+        return data.representation_reason
+    if most == data.representation:
+        return (f"{data.representation_reason}; {ended.count(most)} of {len(ended)} runs kept "
+                "it after comparing by cross-validated accuracy on their labels")
+    return (f"started with {data.representation} ({data.representation_reason}); "
+            f"{ended.count(most)} of {len(ended)} runs ended with {most} by cross-validated "
+            "accuracy on their labels")
 
 
 def stratified_split(y: np.ndarray, seed: int, fraction: float = TEST_FRACTION
@@ -278,11 +291,7 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
     return {
         "dataset": str(Path(folder).resolve()),
         "representation": most,
-        "representation_reason": (data.representation_reason if most == data.representation
-                                  else f"started with {data.representation} "
-                                       f"({data.representation_reason}); "
-                                       f"{ended.count(most)} of {len(ended)} runs ended with "
-                                       f"{most} by cross-validated accuracy on their labels"),
+        "representation_reason": _reason(data, most, ended),
         "representation_per_run": final,
         "items": len(data.y),
         "classes": data.class_names,

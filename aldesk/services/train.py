@@ -8,7 +8,7 @@ tagged with that model version. The queue reads saved scores only.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ class RoundReport:
     unlabeled_scored: int
     cv_accuracy: float | None
     seconds: dict[str, float]
+    unreadable: list[str] = field(default_factory=list)  # reasons, for files found bad now
 
 
 def labeled_arrays(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,23 +76,26 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed:
 def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                 job: Job | None = None) -> RoundReport:
     from aldesk.al.context import PoolState
-    from aldesk.al.policy import score_pool
+    from aldesk.al.policy import known_strategies, resolve, score_pool
     from aldesk.al.stopping import cohen_kappa, stop_set
     from aldesk.ml.backbones import get_representation
     from aldesk.ml.committee import Committee, preprocess_for, train_committee
     from aldesk.services.representation import choose_representation
 
+    if strategy not in known_strategies():  # before any work, and before a version is stored
+        raise InputError(f"unknown strategy {strategy!r}; valid strategies: "
+                         f"{', '.join(known_strategies())}")
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     rep_name, rep_reason = choose_representation(project, job)
     rep = get_representation(rep_name)
-    embed_project(project, rep, job)
+    embedded = embed_project(project, rep, job)
     seconds["embed"] = time.perf_counter() - t
     item_ids, x = project_matrix(project, rep.id)
     pos, y = labeled_arrays(project, item_ids)
     if len(np.unique(y)) < 2:
         raise InputError("training needs labels of at least two classes; label a few items "
-                         "of each class first")
+                         "of each class first (the queue starts with the most typical ones)")
     t = time.perf_counter()
     norm = preprocess_for(rep.id, x)
     committee = train_committee(x[pos], y, members=members, standardise=norm)
@@ -103,29 +107,34 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                                              zip(*np.unique(y, return_counts=True), strict=True)},
                                "representation_reason": rep_reason}
     # Stopping: how much the predictions on a fixed sample of items moved since the last model.
+    # A retrain on the same labels says nothing about what further labels would change.
     previous = store_models.latest_model(project)
-    if previous is not None and previous.weights and previous.representation == rep.id:
+    if (previous is not None and previous.weights and previous.representation == rep.id
+            and previous.last_annotation_id != last):
         sample = stop_set(len(item_ids))
         before = Committee.from_bytes(previous.weights)
         old = before.classes[before.predict_proba(x[sample]).mean(0).argmax(1)]
         new = committee.classes[committee.predict_proba(x[sample]).mean(0).argmax(1)]
         metrics["agreement_with_previous"] = round(cohen_kappa(old, new), 5)
-    version = store_models.add_model(
-        project, representation=rep.id, head=HEAD, labels_used=len(y),
-        last_annotation_id=last,
-        params={"members": members, "strategy": strategy,
-                "classes": committee.classes.tolist(),
-                "representation_name": rep_name},
-        metrics=metrics, weights=committee.to_bytes())
+        metrics["agreement_previous_version"] = previous.version
     t = time.perf_counter()
     unlabeled = np.setdiff1d(np.arange(len(item_ids)), pos)
     probs = committee.predict_proba(x[unlabeled])
     state = PoolState(probs=probs, embeddings=x[unlabeled], labeled_embeddings=x[pos],
                       labeled_classes=y, pixel_features=rep_name == "pixels")
+    version = store_models.add_model(
+        project, representation=rep.id, head=HEAD, labels_used=len(y),
+        last_annotation_id=last,
+        params={"members": members, "strategy": strategy,
+                "resolved_strategy": resolve(strategy, state),
+                "classes": committee.classes.tolist(),
+                "representation_name": rep_name},
+        metrics=metrics, weights=committee.to_bytes())
     scores, ranking = score_pool(strategy, state, np.random.default_rng(version))
     ranks = np.empty(len(unlabeled), np.int64)
     ranks[ranking] = np.arange(len(unlabeled))
     mean = probs.mean(axis=0)
     store_models.put_scores(project, version, strategy, item_ids[unlabeled], scores, ranks, mean)
     seconds["score"] = time.perf_counter() - t
-    return RoundReport(version, rep.id, len(y), len(unlabeled), cv, seconds)
+    return RoundReport(version, rep.id, len(y), len(unlabeled), cv, seconds,
+                       list(embedded.failed))

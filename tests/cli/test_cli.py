@@ -172,7 +172,7 @@ def test_import_labels_accepts_relative_and_absolute_paths(run_cli, project, ima
 
     # Importing the same file again changes nothing.
     again = assert_ok(run_cli("import-labels", project, labels, "--annotator", "dr-who"))
-    assert "0 labels written" in again.stdout and "4 already so" in again.stdout
+    assert "0 labels written" in again.stdout and "4 unchanged (already labeled so)" in again.stdout
     assert info_json(run_cli, project)["labels"]["annotation_rows"] == 4
 
 

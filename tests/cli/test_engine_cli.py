@@ -65,6 +65,7 @@ def test_simulate_bad_input(run_cli, dataset, tmp_path):
         ("simulate", dataset, "--budget", "5000", "--representation", "pixels",
          "--out", tmp_path / "r.json"),
         ("simulate", dataset, "--init", "0", "--out", tmp_path / "r.json"),
+        ("simulate", dataset, "--out", tmp_path / "r.png"),  # the plot would overwrite it
     ]
     for args in cases:
         done = run_cli(*args)
@@ -79,12 +80,25 @@ def test_train_queue_and_stream(run_cli, tmp_path):
                    ).returncode == 0
     too_few = run_cli("train", tmp_path / "p.aldesk", "--representation", "pixels")
     assert too_few.returncode == 2 and "two classes" in too_few.stderr
+    first = run_cli("queue", tmp_path / "p.aldesk", "--top", "4", "--json")  # a cold start
+    assert first.returncode == 0, first.stderr
+    cold = json.loads(first.stdout)
+    assert cold["model_version"] is None and cold["strategy"] == "typicality"
+    assert [i["rank"] for i in cold["items"]] == [0, 1, 2, 3]
+    assert all(i["predicted"] is None and Path(i["path"]).is_file() for i in cold["items"])
+    assert "most typical" in run_cli("queue", tmp_path / "p.aldesk").stdout
     labels = tmp_path / "labels.csv"
     rows = [f"{c}/{p.name},{c}" for c in (0, 1, 7)
             for p in sorted((folder / str(c)).iterdir())[:5]]
     labels.write_text("path,label\n" + "\n".join(rows) + "\n")
     assert run_cli("import-labels", tmp_path / "p.aldesk", labels).returncode == 0
 
+    refused = [("--strategy", "psychic"), ("--representation", f"torchscript:{tmp_path}/no.pt")]
+    for option, value in refused:  # refused before anything is stored or remembered
+        bad = run_cli("train", tmp_path / "p.aldesk", option, value)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
+    assert info["models"] == [] and info["representation"]["setting"] == "pixels"
     done = run_cli("train", tmp_path / "p.aldesk", "--representation", "pixels")
     assert done.returncode == 0, done.stderr
     assert "model version 1: 15 labels" in done.stdout
@@ -96,16 +110,28 @@ def test_train_queue_and_stream(run_cli, tmp_path):
         assert item["path"] not in labeled
         assert item["predicted"] in {"0", "1", "7"} and item["strategy"] == "auto"
         assert sum(item["votes"].values()) == 10  # ten committee members
+    assert queue["resolved"] == "margin_diversity"  # what auto stands for on pixels
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
     assert info["models"][0]["labels_used"] == 15
     assert info["representation"]["used"] == "pixels"
     assert info["stopping"]["agreements"] == [] and not info["stopping"]["stable"]
+    assert info["metrics"]["per_class"] == {"0": 5, "1": 5, "7": 5}  # names, not class ids
     again = run_cli("train", tmp_path / "p.aldesk", "--budget", "100")  # same labels, again
     assert again.returncode == 0, again.stderr
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
-    assert info["stopping"]["agreements"] == [1.0]  # nothing changed: full agreement
+    # A retrain on unchanged labels says nothing about what more labels would change.
+    assert info["stopping"]["agreements"] == [] and "different labels" in info["stopping"]["note"]
     assert info["stopping"]["budget"] == 100 and "85 labels left" in info["stopping"]["note"]
-    assert "stopping" in run_cli("info", tmp_path / "p.aldesk").stdout
+    more = [f"{c}/{p.name},{c}" for c in (0, 1, 7)
+            for p in sorted((folder / str(c)).iterdir())[5:7]]
+    labels.write_text("path,label\n" + "\n".join(more) + "\n")
+    assert run_cli("import-labels", tmp_path / "p.aldesk", labels).returncode == 0
+    assert run_cli("train", tmp_path / "p.aldesk").returncode == 0
+    info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
+    assert len(info["stopping"]["agreements"]) == 1
+    assert info["stopping"]["compared_versions"] == [[2, 3]]
+    text = run_cli("info", tmp_path / "p.aldesk").stdout
+    assert "version 2 against 3); 79 labels left of a budget of 100" in text
 
     arrivals = tmp_path / "robot"
     arrivals.mkdir()
@@ -122,3 +148,4 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     streamed = [i for i in queue["items"] if i["strategy"] == "stream"]
     assert len(streamed) == len(queued)
     assert queue["items"][: len(streamed)] == streamed  # arrivals are asked first
+    assert [i["rank"] for i in queue["items"]] == list(range(len(queue["items"])))

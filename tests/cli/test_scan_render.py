@@ -48,6 +48,9 @@ def test_scan_of_a_missing_folder_is_bad_usage(run_cli, tmp_path):
     done = run_cli("scan", tmp_path / "nope", "--json")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "does not exist" in done.stderr
+    (tmp_path / "one.png").write_bytes(b"")
+    done = run_cli("scan", tmp_path / "one.png")  # a file where a folder belongs
+    assert done.returncode == 2 and "is a file, not a folder" in done.stderr
 
 
 def test_render_writes_the_default_view_at_native_resolution(run_cli, tmp_path):

@@ -42,3 +42,27 @@ def test_kappa_and_stabilizing_predictions():
     s = stop_set(10_000, 500, seed=2)
     assert len(s) == 500 and len(np.unique(s)) == 500
     assert np.array_equal(s, stop_set(10_000, 500, 2))
+
+
+def _model(version: int, rep: str, kappa: float | None = None, against: int | None = None
+           ) -> dict:
+    metrics = {} if kappa is None else {"agreement_with_previous": kappa,
+                                        "agreement_previous_version": against}
+    return {"version": version, "representation": rep, "metrics": metrics}
+
+
+def test_stopping_reads_only_agreements_on_the_newest_representation():
+    from aldesk.services.info import _stopping
+
+    px, eff = "pixels/32/v2", "efficientnet_lite0/224/v3"
+    models = [_model(1, px), _model(2, px, 0.995, 1), _model(3, px, 0.999, 2),
+              _model(4, px, 1.0, 3), _model(5, eff)]
+    fresh = _stopping(models, 50, None)  # switched: v1-v4's agreement is not v5's
+    assert fresh["agreements"] == [] and not fresh["stable"]
+    assert fresh["note"] == "needs two model versions trained on different labels"
+    assert _stopping(models[:4], 50, None)["stable"]
+    models += [_model(6, eff), _model(7, eff, 0.9, 6)]  # v6 retrained on v5's labels
+    later = _stopping(models, 60, "100")
+    assert later["agreements"] == [0.9] and later["compared_versions"] == [[6, 7]]
+    assert later["note"] == ("predictions still change between model versions (agreement "
+                             "0.900, version 6 against 7); 40 labels left of a budget of 100")
