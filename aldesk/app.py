@@ -38,9 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench(argv[2:])
     if argv[:1] == ["bench"]:
+        asked = argv[1:] in (["--help"], ["-h"])
         print("usage: aldesk bench ui [--help | OPTIONS]: the window's responsiveness "
-              "benchmark (offscreen)", file=sys.stderr)
-        return cli.EXIT_OK if argv[1:] in (["--help"], ["-h"]) else cli.EXIT_USAGE
+              "benchmark (offscreen)", file=sys.stdout if asked else sys.stderr)
+        return cli.EXIT_OK if asked else cli.EXIT_USAGE
     if argv == ["demo"]:
         return _window(None, demo=True)
     if argv and _is_command(argv[0]):

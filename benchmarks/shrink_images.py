@@ -18,15 +18,24 @@ from PIL import Image
 
 def shrink(src: Path, dst: Path, per_class: int, side: int, seed: int = 0) -> int:
     written = 0
-    for folder in sorted(p for p in src.iterdir() if p.is_dir()):
-        files = sorted(p for p in folder.iterdir() if p.is_file())
+    for folder in sorted(p for p in src.iterdir() if p.is_dir() and p.name[0] != "."):
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name[0] != ".")
         random.Random(seed).shuffle(files)
         (dst / folder.name).mkdir(parents=True, exist_ok=True)
-        for path in files[:per_class]:
-            with Image.open(path) as img:
-                small = img.convert("RGB").resize((side, side), Image.Resampling.BILINEAR)
-            small.save(dst / folder.name / f"{path.stem}.png")
-            written += 1
+        stems = [p.stem for p in files]
+        taken = 0
+        for path in files:
+            if taken == per_class:
+                break
+            try:
+                with Image.open(path) as img:
+                    small = img.convert("RGB").resize((side, side), Image.Resampling.BILINEAR)
+            except (OSError, ValueError):
+                continue  # not an image (Thumbs.db and the like)
+            name = path.stem if stems.count(path.stem) == 1 else path.name  # a.jpg and a.png
+            small.save(dst / folder.name / f"{name}.png")
+            taken += 1
+        written += taken
     return written
 
 

@@ -34,14 +34,18 @@ def warm_strategy(pixel_features: bool) -> str:
     return AUTO_WARM_PIXELS if pixel_features else AUTO_WARM
 
 
+def stands_for(name: str, pixel_features: bool) -> str:
+    """The strategy `name` means once a committee exists (`auto` resolved)."""
+    return warm_strategy(pixel_features) if name == AUTO else name
+
+
 def known_strategies() -> list[str]:
     return [AUTO, *STRATEGIES]
 
 
 def resolve(name: str, state: PoolState) -> str:
     """The registered strategy `name` stands for now (`auto` and cold starts resolved)."""
-    if name == AUTO:
-        name = warm_strategy(state.pixel_features)
+    name = stands_for(name, state.pixel_features)
     strategy = get_strategy(name)
     if strategy.needs_probs and state.probs is None:
         return COLD_START if state.embeddings is not None else "random"

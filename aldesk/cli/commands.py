@@ -218,10 +218,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     plot = out.with_suffix(".png")
     plot_curves(result, plot, title=f"{Path(args.dataset).name}: {result['representation']}, "
                                      f"{args.seeds} seeds")
-    unreadable = int(result["timing"].get("unreadable", 0))
+    unreadable = result["unreadable"]
     if unreadable:
-        print(f"{unreadable} files could not be read and were left out ('aldesk scan "
-              f"{args.dataset}' lists them)")
+        print(f"{len(unreadable)} files could not be read and were left out (all of them in "
+              f"{out.name}, 'unreadable'):")
+        for bad in unreadable[:3]:
+            print(f"  {bad['path']}: {bad['reason']}")
     print(f"representation {result['representation']}: {result['representation_reason']}")
     for name in names:
         print(f"{name:<18} AUBC {result['aubc'][name]:.3f}   final "
@@ -231,16 +233,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from aldesk.al.policy import known_strategies
     from aldesk.ml.backbones import get_representation
-    from aldesk.services.train import train_round
+    from aldesk.services.train import check_strategies, train_round
     from aldesk.store import Project
 
     if args.budget is not None and args.budget < 1:
         raise InputError("--budget is a number of labels, at least 1")
-    if args.strategy not in known_strategies():
-        raise InputError(f"unknown strategy {args.strategy!r}; valid strategies: "
-                         f"{', '.join(known_strategies())}")
+    check_strategies([args.strategy])  # a bad one must not leave --budget remembered
     if args.representation not in (None, "auto"):
         get_representation(args.representation)  # a bad name or model file is not remembered
     with Project.open(args.project) as project:
@@ -254,26 +253,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model version {r.version}: {r.labels} labels, representation {r.representation}, "
           f"cross-validated accuracy {cv}; {r.unlabeled_scored} unlabeled items ranked")
     if r.unreadable:
-        print(f"{len(r.unreadable)} files could not be decoded and are marked unreadable "
-              f"(first: {r.unreadable[0]}); 'aldesk info' counts them")
+        print(f"{len(r.unreadable)} files could not be read now and are marked unreadable; "
+              f"'aldesk info' counts them. First: {r.unreadable[0]}")
     return 0
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from aldesk.services.queue import cold_start_queue, queue
+    from aldesk.services.queue import queue
 
     if args.top < 1:
         raise InputError("--top must be at least 1")
     with _open_for_reading(args.project) as project:
         result = queue(project, args.top)
-        path = project.path
-    if result["model_version"] is None:
-        result = cold_start_queue(path, args.top, _job())
     if args.json:
         _print_json(result)
         return 0
     if result["model_version"] is None:
         print(textwrap.fill(result["note"], 100))
+        if not result["items"]:
+            return 0
         print(f"{'rank':>6} {'score':>6}  path")
         for item in result["items"]:
             print(f"{item['rank']:>6} {item['score']:.4f}  {item['path']}")
@@ -312,8 +310,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
             print(f"nothing new in {folder}")
 
     if not args.once:
-        print(f"watching {folder} every {args.interval:g} s; at most {args.budget:.0%} of the "
-              f"last {StreamSelector.window} arrivals join the queue; Ctrl+C stops",
+        print(f"watching {folder} every {args.interval:g} s; at most {args.budget * 100:g} % "
+              f"of the last {StreamSelector.window} arrivals join the queue; Ctrl+C stops",
               file=sys.stderr, flush=True)
     with Project.open(args.project) as project:
         try:

@@ -16,6 +16,7 @@ import numpy as np
 
 from aldesk.core.errors import UnreadableFile
 from aldesk.core.jobs import Job
+from aldesk.core.pathtext import printable
 from aldesk.io.render import render
 from aldesk.store import Project
 from aldesk.store import embeddings as store_emb
@@ -32,7 +33,7 @@ class EmbedReport:
     representation: str
     embedded: int = 0
     cached: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "path: reason" of each file not read
     seconds: float = 0.0
 
 
@@ -85,7 +86,8 @@ def embed_project(project: Project, rep: Representation, job: Job | None = None,
         report.embedded += len(indices)
     if failures:
         store_items.set_error(project, failures)
-        report.failed = [reason for _, reason in failures]
+        report.failed = [f"{printable(str(paths[item_id]))}: {reason}"
+                         for item_id, reason in failures]
     report.seconds = time.perf_counter() - start
     return report
 

@@ -30,7 +30,8 @@ def project_info(project: Project) -> dict[str, Any]:
         {
             "version": r["version"], "created_at": r["created_at"],
             "representation": r["representation"], "head": r["head"],
-            "labels_used": r["labels_used"],
+            "labels_used": r["labels_used"], "last_annotation_id": r["last_annotation_id"],
+            "labels_digest": json.loads(r["params"] or "{}").get("labels_digest"),
             "metrics": _named_counts(json.loads(r["metrics"]), names),
             "current_preprocessing": is_current(r["representation"]),
         }
@@ -114,13 +115,18 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
     the project has one. Retrains on unchanged labels record no agreement."""
     from aldesk.al.stopping import stabilized
 
+    by_version = {m["version"]: m for m in models}
     run = []
+    switched = None
     for m in reversed(models):
         if m["representation"] != models[-1]["representation"]:
-            break  # another representation: its agreements say nothing about this model
-        if "agreement_with_previous" in m["metrics"]:
-            run.append((m["metrics"].get("agreement_previous_version", m["version"] - 1),
-                        m["version"], m["metrics"]["agreement_with_previous"]))
+            switched = m["version"] + 1  # its agreements say nothing about the newest model
+            break
+        if "agreement_with_previous" not in m["metrics"]:
+            continue
+        before = m["metrics"].get("agreement_previous_version", m["version"] - 1)
+        if not _same_labels(by_version.get(before), m):  # older files recorded retrains too
+            run.append((before, m["version"], m["metrics"]["agreement_with_previous"]))
     run.reverse()
     kappas = [k for _, _, k in run]
     stable = stabilized(kappas)
@@ -130,6 +136,8 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
         note = f"the labeling budget of {limit} is spent"
     elif not kappas:
         note = "needs two model versions trained on different labels"
+        if switched is not None:
+            note += f" since the representation changed (version {switched})"
     elif stable:
         note = "predictions have stabilized: further labels change little; consider stopping"
     else:
@@ -141,6 +149,15 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
         note += f"; {limit - labeled} labels left of a budget of {limit}"
     return {"agreements": kappas, "compared_versions": [[b, a] for b, a, _ in run],
             "stable": stable, "budget": limit, "budget_spent": spent, "note": note}
+
+
+def _same_labels(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
+    """Whether two model versions were trained on the same labels."""
+    if a is None:
+        return False
+    if a.get("labels_digest") and b.get("labels_digest"):
+        return bool(a["labels_digest"] == b["labels_digest"])
+    return a.get("last_annotation_id") == b.get("last_annotation_id")
 
 
 def format_info(info: dict[str, Any]) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from aldesk.core.jobs import Job
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
@@ -20,20 +18,34 @@ NO_MODEL = ("no model yet: these are the most typical items (typicality), the on
             "first; once two classes have labels, 'aldesk train' ranks by what the model needs")
 
 
-def cold_start_queue(path: Path, top: int, job: Job | None = None) -> dict[str, Any]:
-    """The queue before any model: the `top` most typical unlabeled items, as the app shows
-    them, with no predictions. Embeds what is not yet cached (progress on `job`)."""
-    from aldesk.services.ranking import compute_ranking
+def cold_start_queue(project: Project, top: int) -> dict[str, Any]:
+    """The queue before any model: the `top` most typical items with no label, skip or
+    unsure yet, among those already embedded (by 'aldesk train', or the app), with no
+    predictions. Reads only: a project the app has open is not disturbed."""
+    from aldesk.al.policy import COLD_START
+    from aldesk.ml.backbones import get_representation
+    from aldesk.services.ranking import cold_start_order
+    from aldesk.services.representation import by_looks
 
-    ranking = compute_ranking(path, retrain=False, job=job)
-    with Project.open(path, readonly=True) as project:
-        paths = store_items.item_paths(project, ranking.queue[:top].tolist())
+    name = project.meta("representation_used") or by_looks(project)[0]
+    order, scores = cold_start_order(project, get_representation(name).id,
+                                     set(store_ann.current_all(project)))
+    readable = project.conn.execute(
+        "SELECT COUNT(*) FROM items WHERE status = 'ok'").fetchone()[0]
+    paths = store_items.item_paths(project, order[:top].tolist())
     items = [{"item": int(i), "path": str(paths[int(i)]), "rank": k,
-              "score": round(float(ranking.scores[k]), 6), "strategy": ranking.strategy,
+              "score": round(float(scores[k]), 6), "strategy": COLD_START,
               "predicted": None, "probability": None, "votes": {}}
-             for k, i in enumerate(ranking.queue[:top].tolist())]
-    return {"model_version": None, "strategy": ranking.strategy, "labels_since": 0,
-            "items": items, "note": NO_MODEL}
+             for k, i in enumerate(order[:top].tolist())]
+    if not readable:
+        note = "nothing to label: the project has no readable items"
+    elif not len(order) and not project.meta("representation_used"):
+        note = ("no model and nothing embedded yet: 'aldesk train' embeds the items (and "
+                "trains once two classes have labels), or open the project in the app")
+    else:
+        note = NO_MODEL
+    return {"model_version": None, "strategy": COLD_START, "labels_since": 0,
+            "items": items, "note": note}
 
 
 def queue(project: Project, top: int) -> dict[str, Any]:
@@ -42,11 +54,12 @@ def queue(project: Project, top: int) -> dict[str, Any]:
     Items labeled since the scores were computed are left out; the ranking is otherwise the
     saved one, so its staleness is honest (`model_version`, `labels_since`).
     """
+    from aldesk.al.policy import stands_for
     from aldesk.ml.committee import Committee
 
     model = store_models.latest_model(project)
     if model is None:
-        return {"model_version": None, "items": [], "note": NO_MODEL}
+        return cold_start_queue(project, top)
     strategy = str(model.params.get("strategy", "auto"))
     labeled = set(store_ann.current_all(project))
     names = {c.id: c.name for c in store_classes.list_classes(project)}
@@ -101,5 +114,8 @@ def queue(project: Project, top: int) -> dict[str, Any]:
         "SELECT COUNT(*) FROM annotations WHERE id > ?", (model.last_annotation_id or 0,)
     ).fetchone()[0]
     return {"model_version": model.version, "strategy": strategy,
-            "resolved": model.params.get("resolved_strategy"), "labels_since": since,
+            "resolved": model.params.get("resolved_strategy") or stands_for(
+                strategy, model.representation.startswith("pixels")),
+            "labels_since": since,
             "newest_annotation": newest, "items": items}
+

@@ -134,10 +134,9 @@ def _labeled_ids(project: Project) -> set[int]:
 
 
 def _cold_start(project: Project, job: Job | None) -> Ranking:
-    from aldesk.al.context import PoolState
-    from aldesk.al.policy import COLD_START, score_pool
+    from aldesk.al.policy import COLD_START
     from aldesk.ml.backbones import get_representation
-    from aldesk.services.embedding import embed_project, project_matrix
+    from aldesk.services.embedding import embed_project
     from aldesk.services.representation import choose_representation
 
     name, _ = choose_representation(project, job)
@@ -146,14 +145,26 @@ def _cold_start(project: Project, job: Job | None) -> Ranking:
     if job is not None:
         job.check()
         job.progress(0, None, "ranking for a cold start")
-    item_ids, x = project_matrix(project, rep.id)
-    labeled = np.isin(item_ids, list(_labeled_ids(project)))
-    pool = np.flatnonzero(~labeled)
+    ids, scores = cold_start_order(project, rep.id, _labeled_ids(project))
+    return Ranking(None, COLD_START, ids, scores)
+
+
+def cold_start_order(project: Project, rep_id: str, leave_out: set[int]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(item ids, scores), best first: the typicality order of the items with a cached vector
+    of `rep_id`, those in `leave_out` excepted. Reads only."""
+    from aldesk.al.context import PoolState
+    from aldesk.al.policy import COLD_START, score_pool
+    from aldesk.services.embedding import project_matrix
+
+    item_ids, x = project_matrix(project, rep_id)
+    out = np.isin(item_ids, list(leave_out))
+    pool = np.flatnonzero(~out)
     if len(pool) == 0:
-        return Ranking(None, COLD_START, np.zeros(0, np.int64), np.zeros(0))
-    state = PoolState(embeddings=x[pool], labeled_embeddings=x[labeled])
+        return np.zeros(0, np.int64), np.zeros(0)
+    state = PoolState(embeddings=x[pool], labeled_embeddings=x[out])
     scores, order = score_pool(COLD_START, state, np.random.default_rng(0))
-    return Ranking(None, COLD_START, item_ids[pool][order], scores[order])
+    return item_ids[pool][order], scores[order]
 
 
 def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
@@ -162,7 +173,7 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
     of an older preprocessing, whose vectors a retrain dropped before making the new ones).
     A model of an older preprocessing whose vectors are still there serves until the next
     retrain, which re-embeds."""
-    from aldesk.al.policy import AUTO, warm_strategy
+    from aldesk.al.policy import AUTO, stands_for
     from aldesk.ml.committee import Committee
     from aldesk.services.embedding import project_matrix
 
@@ -180,8 +191,7 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
     queue, scores, admitted = _saved_queue(project, model.version, strategy, labeled)
     return Ranking(
         model.version,
-        warm_strategy(model.representation.startswith("pixels")) if strategy == AUTO
-        else strategy, queue, scores,
+        stands_for(strategy, model.representation.startswith("pixels")), queue, scores,
         tuple(int(c) for c in committee.classes), item_ids, mean, votes, committee.members,
         model.metrics.get("cv_accuracy"), model.labels_used, model.last_annotation_id or 0,
         frozenset(admitted), uncertainty=_uncertainty(queue, item_ids, mean))

@@ -39,10 +39,10 @@ def _median_size(project: Project) -> int | None:
     return int(np.median([r[0] for r in rows])) if rows else None
 
 
-def _in_colour(project: Project, sample: int = COLOUR_SAMPLE) -> bool:
+def _in_colour(project: Project, sample: int = COLOUR_SAMPLE) -> bool | None:
     """Whether most of an even sample of the readable items show colour, as the model sees
     them: the mean spread between an image's RGB channels is above COLOUR_SPREAD of 255, so a
-    grey image stored as RGB counts as grey."""
+    grey image stored as RGB counts as grey. None when none of the sample can be read now."""
     from aldesk.core.errors import UnreadableFile
     from aldesk.services.embedding import model_pixels
     from aldesk.store import items as store_items
@@ -50,7 +50,7 @@ def _in_colour(project: Project, sample: int = COLOUR_SAMPLE) -> bool:
     rows = project.conn.execute(
         "SELECT id, kind FROM items WHERE status = 'ok' ORDER BY id").fetchall()
     if not rows:
-        return False
+        return None
     picks = [rows[i] for i in np.unique(np.linspace(0, len(rows) - 1, sample).astype(int))]
     paths = store_items.item_paths(project, [r["id"] for r in picks])
     coloured = seen = 0
@@ -63,39 +63,58 @@ def _in_colour(project: Project, sample: int = COLOUR_SAMPLE) -> bool:
         if px.ndim == 3:
             spread = px.max(axis=2).astype(np.int16) - px.min(axis=2)
             coloured += float(spread.mean()) > COLOUR_SPREAD
-    return seen > 0 and coloured * 2 > seen
+    return None if seen == 0 else coloured * 2 > seen
+
+
+def _looks(project: Project) -> tuple[str, str, bool]:
+    """(name, reason, settled): the choice before any labels, from the median image size and,
+    for small images, whether they are in colour; settled once it rests on images read."""
+    size = _median_size(project)
+    features = "ImageNet features (EfficientNet-Lite0)"
+    if size is None:
+        return "efficientnet_lite0", f"no images read yet: {features}", False
+    if size > SMALL_IMAGE:
+        return "efficientnet_lite0", f"images of {size} px: {features}", True
+    colour = _in_colour(project)
+    if colour is None:
+        return "pixels", (f"images are small ({size} px); none of a sample could be read to "
+                          "see their colour, so raw pixels for now"), False
+    if colour:
+        return "efficientnet_lite0", f"images are small ({size} px) but in colour: {features}", True
+    return "pixels", f"images are small ({size} px) and grey: raw pixels suit glyph-like images", \
+        True
 
 
 def by_looks(project: Project) -> tuple[str, str]:
     """(name, reason): the choice before any labels, from the median image size and, for
-    small images, whether they are in colour."""
-    size = _median_size(project)
-    if size is not None and size <= SMALL_IMAGE:
-        if not _in_colour(project):
-            return "pixels", (f"images are small ({size} px) and grey: raw pixels suit "
-                              "glyph-like images")
-        return "efficientnet_lite0", (f"images are small ({size} px) but in colour: ImageNet "
-                                      "features (EfficientNet-Lite0)")
-    shown = f"{size} px" if size else "unknown size"
-    return "efficientnet_lite0", f"images of {shown}: ImageNet features (EfficientNet-Lite0)"
+    small images, whether they are in colour. Reads only."""
+    name, reason, _ = _looks(project)
+    return name, reason
 
 
 def choose_representation(project: Project, job: Job | None = None) -> tuple[str, str]:
     """(representation name, reason in words). Records both in the project's meta."""
     setting = project.meta("representation") or "auto"
     decided = project.meta("representation_decided")
-    record = [("representation_decided", "")]  # a setting other than auto forgets a decision
+    # A setting other than auto forgets a decision, and the look at the images.
+    record = [("representation_decided", ""), ("representation_looks", "")]
     if setting != "auto":
         name, reason = setting, "chosen for this project"
     elif decided in CANDIDATES:
         name, reason = decided, project.meta("representation_reason") or ""
         record = []
     else:
-        name, reason = by_looks(project)
+        looked = (project.meta("representation_looks") or "").split("\t", 1)
+        if looked[0] in CANDIDATES and len(looked) == 2:  # looked once: no decoding each round
+            name, reason = looked
+            record = []
+        else:
+            name, reason, settled = _looks(project)
+            record = [("representation_looks", f"{name}\t{reason}")] if settled else []
         compared = _compare(project, job)
         if compared is not None:
             name, reason = compared[0], f"{compared[1]} (compared once)"
-            record = [("representation_decided", name)]
+            record.append(("representation_decided", name))
     with project.transaction() as conn:
         conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                          [("representation_used", name), ("representation_reason", reason),

@@ -25,6 +25,7 @@ import numpy as np
 from aldesk.core import paths
 from aldesk.core.errors import InputError, require_folder
 from aldesk.core.jobs import Job
+from aldesk.core.pathtext import from_db, printable
 from aldesk.services.embedding import embed_project, project_matrix
 from aldesk.services.ingest import sync_folder
 from aldesk.store import Project
@@ -46,6 +47,8 @@ class Dataset:
     representation_reason: str = ""  # why this representation (`auto`: the images' size)
     #: The other candidates of an `auto` run, by representation id: (N, D) rows like x.
     others: dict[str, np.ndarray] = field(default_factory=dict)
+    #: (path in the folder, reason) of the files left out because they could not be read.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def matrix(self, representation: str) -> np.ndarray:
         return self.x if representation == self.representation else self.others[
@@ -99,8 +102,8 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None, *,
             timing[f"cached{suffix}"] = report.cached
             matrices[rep.id] = project_matrix(project, rep.id)
         rel = {i.id: i.rel_path for i in store_items.list_items(project)}
-        timing["unreadable"] = project.conn.execute(
-            "SELECT COUNT(*) FROM items WHERE status != 'ok'").fetchone()[0]
+        unreadable = [(printable(from_db(r[0])), r[1] or "") for r in project.conn.execute(
+            "SELECT rel_path, reason FROM items WHERE status = 'error' ORDER BY rel_path")]
     ids = matrices[next(iter(matrices))][0]
     for other_ids, _ in matrices.values():  # rows every representation has
         ids = np.intersect1d(ids, other_ids)
@@ -112,7 +115,7 @@ def load_dataset(folder: Path, representation: str, job: Job | None = None, *,
     keep = y >= 0
     paths_ = [rel[i] for i, k in zip(ids, keep, strict=True) if k]
     return Dataset(x[keep], y[keep], classes, first, paths_, reason,
-                   {r: aligned[r][keep] for r in rest}), timing
+                   {r: aligned[r][keep] for r in rest}, unreadable), timing
 
 
 def _reason(data: Dataset, most: str, ended: list[str]) -> str:
@@ -260,12 +263,9 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
         raise InputError("--seeds must be at least 1")
     if members < 1:
         raise InputError("--members must be at least 1")
-    from aldesk.al.policy import known_strategies
+    from aldesk.services.train import check_strategies
 
-    unknown = [s for s in strategies if s not in known_strategies()]
-    if unknown:
-        raise InputError(f"unknown strategies {', '.join(unknown)}; choose from "
-                         f"{', '.join(known_strategies())}")
+    check_strategies(strategies)
     from aldesk.services.representation import MIN_LABELS_TO_COMPARE
 
     data, timing = load_dataset(folder, representation, job,
@@ -300,6 +300,7 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
         "curves": curves,
         "aubc": {k: round(aubc(v["mean"]), 5) for k, v in curves.items()},
         "full_pool_accuracy": round(full, 5),
+        "unreadable": [{"path": path, "reason": why} for path, why in data.unreadable],
         "timing": {k: round(v, 3) for k, v in timing.items()},
     }
 

@@ -47,6 +47,26 @@ def labeled_arrays(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, 
     return np.array(pos, np.int64), np.array(cls, np.int64)
 
 
+def check_strategies(names: list[str]) -> None:
+    """InputError naming the valid strategies when one of `names` is unknown."""
+    from aldesk.al.policy import known_strategies
+
+    unknown = [n for n in names if n not in known_strategies()]
+    if unknown:
+        raise InputError(f"unknown strategy {', '.join(map(repr, unknown))}; valid "
+                         f"strategies: {', '.join(known_strategies())}")
+
+
+def labels_digest(item_ids: np.ndarray, classes: np.ndarray) -> str:
+    """A fingerprint of a training set, (item, class) pairs in any order: two models with the
+    same one were trained on the same labels, whatever skips or undos came between."""
+    import hashlib
+
+    order = np.argsort(item_ids, kind="stable")
+    pairs = np.stack([np.asarray(item_ids)[order], np.asarray(classes)[order]]).astype("<i8")
+    return hashlib.blake2b(pairs.tobytes(), digest_size=8).hexdigest()
+
+
 def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0,
                              prep: Any = None) -> float | None:
     """Accuracy of a single head by stratified k-fold on the labels, when there are enough.
@@ -76,15 +96,13 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed:
 def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                 job: Job | None = None) -> RoundReport:
     from aldesk.al.context import PoolState
-    from aldesk.al.policy import known_strategies, resolve, score_pool
+    from aldesk.al.policy import resolve, score_pool
     from aldesk.al.stopping import cohen_kappa, stop_set
     from aldesk.ml.backbones import get_representation
     from aldesk.ml.committee import Committee, preprocess_for, train_committee
     from aldesk.services.representation import choose_representation
 
-    if strategy not in known_strategies():  # before any work, and before a version is stored
-        raise InputError(f"unknown strategy {strategy!r}; valid strategies: "
-                         f"{', '.join(known_strategies())}")
+    check_strategies([strategy])  # before any work, and before a version is stored
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     rep_name, rep_reason = choose_representation(project, job)
@@ -92,7 +110,10 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     embedded = embed_project(project, rep, job)
     seconds["embed"] = time.perf_counter() - t
     item_ids, x = project_matrix(project, rep.id)
+    # Read before the labels: a label the window writes meanwhile is newer than this model.
+    last = project.conn.execute("SELECT MAX(id) FROM annotations").fetchone()[0]
     pos, y = labeled_arrays(project, item_ids)
+    digest = labels_digest(item_ids[pos], y)
     if len(np.unique(y)) < 2:
         raise InputError("training needs labels of at least two classes; label a few items "
                          "of each class first (the queue starts with the most typical ones)")
@@ -101,7 +122,6 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     committee = train_committee(x[pos], y, members=members, standardise=norm)
     cv = cross_validated_accuracy(x[pos], y, prep=norm)
     seconds["train"] = time.perf_counter() - t
-    last = project.conn.execute("SELECT MAX(id) FROM annotations").fetchone()[0]
     metrics: dict[str, Any] = {"cv_accuracy": cv, "labels": len(y),
                                "per_class": {int(c): int(n) for c, n in
                                              zip(*np.unique(y, return_counts=True), strict=True)},
@@ -110,7 +130,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     # A retrain on the same labels says nothing about what further labels would change.
     previous = store_models.latest_model(project)
     if (previous is not None and previous.weights and previous.representation == rep.id
-            and previous.last_annotation_id != last):
+            and previous.params.get("labels_digest") != digest):
         sample = stop_set(len(item_ids))
         before = Committee.from_bytes(previous.weights)
         old = before.classes[before.predict_proba(x[sample]).mean(0).argmax(1)]
@@ -125,7 +145,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     version = store_models.add_model(
         project, representation=rep.id, head=HEAD, labels_used=len(y),
         last_annotation_id=last,
-        params={"members": members, "strategy": strategy,
+        params={"members": members, "strategy": strategy, "labels_digest": digest,
                 "resolved_strategy": resolve(strategy, state),
                 "classes": committee.classes.tolist(),
                 "representation_name": rep_name},

@@ -95,10 +95,11 @@ def test_train_queue_and_stream(run_cli, tmp_path):
 
     refused = [("--strategy", "psychic"), ("--representation", f"torchscript:{tmp_path}/no.pt")]
     for option, value in refused:  # refused before anything is stored or remembered
-        bad = run_cli("train", tmp_path / "p.aldesk", option, value)
+        bad = run_cli("train", tmp_path / "p.aldesk", option, value, "--budget", "50")
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
     assert info["models"] == [] and info["representation"]["setting"] == "pixels"
+    assert info["stopping"]["budget"] is None
     done = run_cli("train", tmp_path / "p.aldesk", "--representation", "pixels")
     assert done.returncode == 0, done.stderr
     assert "model version 1: 15 labels" in done.stdout

@@ -102,3 +102,20 @@ def test_grey_glyphs_saved_as_rgb_still_start_with_pixels(tmp_path):
         assert Image.open(next((tmp_path / "d").rglob("*.png"))).mode == "RGB"
         name, reason = choose_representation(p)
         assert name == "pixels" and "and grey" in reason
+
+
+def test_the_look_at_the_images_is_taken_once_and_only_from_images_read(tmp_path, monkeypatch):
+    import aldesk.services.representation as representation
+
+    write_digits(tmp_path / "d", (0, 1), 3)
+    with Project.create(tmp_path / "p") as p:
+        sync_folder(p, tmp_path / "d")
+        moved = tmp_path / "d-away"
+        (tmp_path / "d").rename(moved)  # the folder is unplugged: nothing can be read
+        name, reason = choose_representation(p)
+        assert name == "pixels" and "none of a sample could be read" in reason
+        assert not p.meta("representation_looks")
+        moved.rename(tmp_path / "d")
+        assert choose_representation(p)[1].endswith("and grey: raw pixels suit glyph-like images")
+        monkeypatch.setattr(representation, "_in_colour", lambda *a: 1 / 0)  # not looked again
+        assert "and grey" in choose_representation(p)[1]

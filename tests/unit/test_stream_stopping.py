@@ -44,11 +44,13 @@ def test_kappa_and_stabilizing_predictions():
     assert np.array_equal(s, stop_set(10_000, 500, 2))
 
 
-def _model(version: int, rep: str, kappa: float | None = None, against: int | None = None
-           ) -> dict:
+def _model(version: int, rep: str, kappa: float | None = None, against: int | None = None,
+           last: int | None = None, digest: str | None = None) -> dict:
     metrics = {} if kappa is None else {"agreement_with_previous": kappa,
                                         "agreement_previous_version": against}
-    return {"version": version, "representation": rep, "metrics": metrics}
+    return {"version": version, "representation": rep, "metrics": metrics,
+            "last_annotation_id": version * 10 if last is None else last,
+            "labels_digest": digest}
 
 
 def test_stopping_reads_only_agreements_on_the_newest_representation():
@@ -59,10 +61,26 @@ def test_stopping_reads_only_agreements_on_the_newest_representation():
               _model(4, px, 1.0, 3), _model(5, eff)]
     fresh = _stopping(models, 50, None)  # switched: v1-v4's agreement is not v5's
     assert fresh["agreements"] == [] and not fresh["stable"]
-    assert fresh["note"] == "needs two model versions trained on different labels"
+    assert fresh["note"] == ("needs two model versions trained on different labels since the "
+                             "representation changed (version 5)")
     assert _stopping(models[:4], 50, None)["stable"]
     models += [_model(6, eff), _model(7, eff, 0.9, 6)]  # v6 retrained on v5's labels
     later = _stopping(models, 60, "100")
     assert later["agreements"] == [0.9] and later["compared_versions"] == [[6, 7]]
     assert later["note"] == ("predictions still change between model versions (agreement "
                              "0.900, version 6 against 7); 40 labels left of a budget of 100")
+
+
+def test_stopping_leaves_out_agreements_of_retrains_on_the_same_labels():
+    """Files written before retrains on unchanged labels stopped recording an agreement (same
+    last annotation), and skips between two trainings (same labels digest)."""
+    from aldesk.services.info import _stopping
+
+    px = "pixels/32/v2"
+    old_file = [_model(1, px), _model(2, px, 0.9, 1), _model(3, px, 1.0, 2, last=20),
+                _model(4, px, 1.0, 3, last=20), _model(5, px, 1.0, 4, last=20)]
+    assert _stopping(old_file, 30, None)["agreements"] == [0.9]
+    skips = [_model(1, px, digest="a"), _model(2, px, 0.95, 1, digest="b"),
+             _model(3, px, 1.0, 2, digest="b"), _model(4, px, 1.0, 3, digest="b")]
+    result = _stopping(skips, 30, None)
+    assert result["agreements"] == [0.95] and not result["stable"]
