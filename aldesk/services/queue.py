@@ -118,4 +118,3 @@ def queue(project: Project, top: int) -> dict[str, Any]:
                 strategy, model.representation.startswith("pixels")),
             "labels_since": since,
             "newest_annotation": newest, "items": items}
-
