@@ -309,11 +309,11 @@ def cmd_stream(args: argparse.Namespace) -> int:
         elif args.once:
             print(f"nothing new in {folder}")
 
-    if not args.once:
-        print(f"watching {folder} every {args.interval:g} s; at most {args.budget * 100:g} % "
-              f"of the last {StreamSelector.window} arrivals join the queue; Ctrl+C stops",
-              file=sys.stderr, flush=True)
-    with Project.open(args.project) as project:
+    with Project.open(args.project) as project:  # refused first when another has it open
+        if not args.once:
+            print(f"watching {folder} every {args.interval:g} s; at most "
+                  f"{args.budget * 100:g} % of the last {StreamSelector.window} arrivals join "
+                  "the queue; Ctrl+C stops", file=sys.stderr, flush=True)
         try:
             watch(project, folder, args.budget, args.interval, 1 if args.once else None,
                   on_report=show)
