@@ -194,7 +194,14 @@ def pending_items(project: Project) -> list[Item]:
 
 
 def set_error(project: Project, failures: Iterable[tuple[int, str]]) -> None:
-    """Mark items that could not be shown, with a one-line reason each."""
+    """Mark items that could not be shown, with a one-line reason each. An item whose file is
+    gone (a folder unplugged or moved) is marked missing instead: a re-scan or a relink that
+    finds the file again brings it back, which it would not do for an unreadable file."""
+    failures = list(failures)
+    paths = item_paths(project, [item_id for item_id, _ in failures])
+    gone = {item_id for item_id, _ in failures if not os.path.lexists(paths[item_id])}
     with project.transaction() as conn:
         conn.executemany("UPDATE items SET status = 'error', reason = ? WHERE id = ?",
-                         [(reason, item_id) for item_id, reason in failures])
+                         [(reason, item_id) for item_id, reason in failures
+                          if item_id not in gone])
+        set_missing(project, gone)
