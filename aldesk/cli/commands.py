@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from aldesk.core.errors import InputError, require_folder
+from aldesk.core.errors import InputError, UnreadableFile, require_folder
 from aldesk.core.jobs import ConsoleProgress, LocalJob
 
 
@@ -191,7 +191,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise InputError(f"folder {out.parent} does not exist")
     if args.frame is not None and args.frame < 0:
         raise InputError("--frame counts from 0")
-    rendered = render(source, frame=args.frame, window=_parse_window(args.window))
+    try:
+        rendered = render(source, frame=args.frame, window=_parse_window(args.window))
+    except UnreadableFile as err:
+        raise UnreadableFile(f"{source}: {err}") from err
     save_png(rendered, out)
     window = f", window {rendered.window.describe()}" if rendered.window else ""
     print(f"wrote {out} ({rendered.width}x{rendered.height}, frame {rendered.frame} of "

@@ -78,7 +78,7 @@ def broken(tmp_path: Path) -> Path:
 
 
 EXPECTED = {
-    "empty.png": "not an image",
+    "empty.png": "empty file (0 bytes)",
     "empty.dcm": "",
     "noise.png": "not an image",
     "noise": "neither a DICOM file nor an image",
