@@ -30,8 +30,7 @@ def project_info(project: Project) -> dict[str, Any]:
         {
             "version": r["version"], "created_at": r["created_at"],
             "representation": r["representation"], "head": r["head"],
-            "labels_used": r["labels_used"], "last_annotation_id": r["last_annotation_id"],
-            "labels_digest": json.loads(r["params"] or "{}").get("labels_digest"),
+            "labels_used": r["labels_used"],
             "metrics": _named_counts(json.loads(r["metrics"]), names),
             "current_preprocessing": is_current(r["representation"]),
         }
@@ -75,7 +74,7 @@ def project_info(project: Project) -> dict[str, Any]:
             "used": project.meta("representation_used"),
             "reason": project.meta("representation_reason"),
         },
-        "stopping": _stopping(models, by_kind.get("label", 0), project.meta("label_budget")),
+        "stopping": stopping_of(project, by_kind.get("label", 0)),
         "audit": _audit(project),
     }
 
@@ -106,6 +105,21 @@ def _audit(project: Project) -> dict[str, Any] | None:
     return {"accuracy": round(est.accuracy, 4), "audits": est.audits, "correct": est.correct,
             "interval": [round(est.low, 4), round(est.high, 4)],
             "model_versions": [est.first_version, est.last_version], "text": est.text()}
+
+
+def stopping_of(project: Project, labeled: int) -> dict[str, Any]:
+    """When to stop, for a project with `labeled` labels: see `_stopping`. Light enough for
+    the window to ask after each training round."""
+    models = [
+        {"version": r["version"], "representation": r["representation"],
+         "last_annotation_id": r["last_annotation_id"],
+         "labels_digest": json.loads(r["params"] or "{}").get("labels_digest"),
+         "metrics": json.loads(r["metrics"] or "{}")}
+        for r in project.conn.execute(
+            "SELECT version, representation, last_annotation_id, params, metrics FROM models"
+            " ORDER BY version")
+    ]
+    return _stopping(models, labeled, project.meta("label_budget"))
 
 
 def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None

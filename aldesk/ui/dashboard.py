@@ -1,16 +1,18 @@
-"""Dashboard: learning curve, labels per class and the queue's score histogram (pyqtgraph).
+"""Dashboard: learning curve with the stopping advice, labels per class and the queue's score
+histogram (pyqtgraph).
 
 Callers pass plain data; this widget reads no files and touches no project.
 """
 
 from __future__ import annotations
 
+import html
 import os
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QShowEvent
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 # pyqtgraph picks whichever Qt binding it finds first; aldesk ships only PySide6.
 os.environ["PYQTGRAPH_QT_LIB"] = "PySide6"
@@ -72,9 +74,15 @@ class Dashboard(QWidget):
         self._set_axis_label(self.score_view, "left", "unlabeled images")
         self.class_view.getViewBox().sigResized.connect(self._update_class_ticks)
 
+        self.stopping = QLabel(self)
+        self.stopping.setObjectName("stopping")
+        self.stopping.setWordWrap(True)
+        self.stopping.setFont(self._font)
+        self.stopping.setContentsMargins(8, 0, 8, 0)
         self._layout.addWidget(self.curve_view, 0, 0, 1, 2)
-        self._layout.addWidget(self.class_view, 1, 0)
-        self._layout.addWidget(self.score_view, 1, 1)
+        self._layout.addWidget(self.stopping, 1, 0, 1, 2)
+        self._layout.addWidget(self.class_view, 2, 0)
+        self._layout.addWidget(self.score_view, 2, 1)
         self._apply_palette()
         self.clear()
 
@@ -106,6 +114,12 @@ class Dashboard(QWidget):
         high = any(y > 0.6 for _, y in acc + agr)
         self._show_note(self.curve_note, CURVE_NOTE if len(points) < 2 else "",
                         (x0 + x1) / 2, y0 + (1.0 - y0) * (0.3 if high else 0.8))
+
+    def set_stopping(self, advice: str) -> None:
+        """The stopping advice under the learning curve ('' hides the line)."""
+        self.build()
+        self.stopping.setText(f"<b>When to stop:</b> {html.escape(advice)}" if advice else "")
+        self.stopping.setVisible(bool(advice))
 
     def set_class_counts(self, counts: list[tuple[str, int, str]]) -> None:
         """One bar per class: (class name, labeled count, colour as '#rrggbb')."""
@@ -166,6 +180,7 @@ class Dashboard(QWidget):
         """Empty all three plots."""
         self.build()
         self.set_learning_curve([])
+        self.set_stopping("")
         self.set_class_counts([])
         self.set_scores(np.empty(0), "none")
 

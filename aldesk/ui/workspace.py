@@ -15,6 +15,7 @@ from aldesk.core import heap, malloc
 from aldesk.services.audit import AuditEstimate, audit_estimate, was_audited
 from aldesk.services.browse import IndexRows
 from aldesk.services.compute import ComputeProcess
+from aldesk.services.info import stopping_of
 from aldesk.services.ranking import Ranking
 from aldesk.store import Project
 from aldesk.ui.class_panel import ClassPanel
@@ -154,6 +155,9 @@ class Workspace(QObject):
             points.append((int(labels_used), m.get("cv_accuracy"),
                            m.get("agreement_with_previous")))
         self.dashboard.set_learning_curve(points)
+        counts = self.state.counts()
+        self.dashboard.set_stopping(
+            stopping_of(self.project, counts["labeled"])["note"] if rows else "")
         per_class: dict[int, int] = {}
         for s in self.state.labels.values():
             if s.kind == "label":

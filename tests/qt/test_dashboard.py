@@ -90,6 +90,16 @@ def test_negative_kappa_stays_in_view(dash):
     assert y0 <= -0.2
 
 
+def test_stopping_advice_under_the_curve(dash):
+    dash.set_stopping("predictions still change between model versions (agreement 0.610, "
+                      "version 1 against 2); 60 labels left of a budget of <100>")
+    assert dash.stopping.isVisibleTo(dash)
+    assert dash.stopping.text().startswith("<b>When to stop:</b> predictions still change")
+    assert "&lt;100&gt;" in dash.stopping.text()  # plain text, not markup
+    dash.clear()
+    assert not dash.stopping.isVisibleTo(dash)
+
+
 # -- class distribution --------------------------------------------------------------------------
 
 def test_class_counts_bars_colours_and_names(dash):
