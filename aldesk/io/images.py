@@ -39,7 +39,11 @@ def _open(path: Path):  # noqa: ANN202 - PIL.Image.Image, imported lazily
     try:
         return Image.open(path)
     except UnidentifiedImageError as err:
-        if path.stat().st_size == 0:
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            empty = False  # gone meanwhile: the general reason will do
+        if empty:
             raise UnreadableFile("empty file (0 bytes)") from err
         raise UnreadableFile("not an image file, or a format aldesk cannot read") from err
     except OSError as err:
