@@ -62,11 +62,21 @@ def _probe_command() -> list[str]:
     return [sys.executable, "-m", "aldesk", "_qt-probe"]
 
 
+def _no_display() -> bool:
+    """A Linux session with no screen (a server, ssh) and no platform chosen for Qt."""
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
 @functools.cache
 def _probe() -> dict[str, Any]:
-    """What the Qt probe child reports (run once; the qt and font checks both read it)."""
+    """What the Qt probe child reports (run once; the qt and font checks both read it). With no
+    screen it runs on Qt's offscreen platform: the command line works there, and Qt, its
+    plugins and the fonts can still be checked."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen") if _no_display() else None
     try:
-        done = subprocess.run(_probe_command(), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(_probe_command(), capture_output=True, text=True, timeout=120,
+                              env=env)
     except subprocess.TimeoutExpired as err:
         raise RuntimeError("Qt did not start within 120 s") from err
     if done.returncode != 0 or not done.stdout.strip():
@@ -83,7 +93,9 @@ def _qt() -> str:
     major, minor = (int(x) for x in r["pyside"].split(".")[:2])
     if (major, minor) >= (6, 12):
         raise RuntimeError(f"PySide6 {r['pyside']} is known to crash on CPython 3.11; use 6.11")
-    return f"Qt {r['qt']} (PySide6 {r['pyside']}), platform {r['platform']}"
+    headless = "; no screen in this session: the window needs a desktop, the command line " \
+        "does not" if _no_display() else ""
+    return f"Qt {r['qt']} (PySide6 {r['pyside']}), platform {r['platform']}{headless}"
 
 
 def _font() -> str:

@@ -104,3 +104,17 @@ def test_the_bundled_font_draws_text_where_the_system_has_no_fonts(tmp_path):
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     assert probe["bundled_fonts"] == ["DejaVu Sans"]
     assert probe["glyphs_distinct"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland sessions")
+def test_a_session_without_a_screen_checks_qt_offscreen_and_says_so(monkeypatch):
+    """A robotics server over ssh: the command line works there, so Qt is checked on its
+    offscreen platform instead of failing for want of a display."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    selftest._probe.cache_clear()
+    try:
+        line = selftest._qt()
+    finally:
+        selftest._probe.cache_clear()
+    assert "platform offscreen" in line and "no screen in this session" in line
