@@ -205,14 +205,15 @@ def format_info(info: dict[str, Any]) -> str:
         if not m["current_preprocessing"]:
             lines.append(f"          trained on {m['representation']}, which this aldesk "
                          "embeds differently now: the next retrain re-embeds every item")
-        rep = info["representation"]
-        if rep["used"]:
-            lines.append(f"features  {rep['used']}: {rep['reason']}")
+    else:
+        lines.append("model     none trained yet")
+    rep = info["representation"]
+    if rep["used"]:  # chosen when the items were first embedded, model or not
+        lines.append(f"features  {rep['used']}: {rep['reason']}")
+    if info["models"]:
         lines.append(f"stopping  {info['stopping']['note']}")
         audit = info["audit"]
         lines.append("audit     " + ("none yet: every 10th item of the app's queue is drawn at "
                                      "random and labeled without the model's guess"
                                      if audit is None else f"accuracy {audit['text']}"))
-    else:
-        lines.append("model     none trained yet")
     return "\n".join(lines)
