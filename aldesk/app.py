@@ -59,7 +59,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _window(project: Path | None, demo: bool = False) -> int:
     """The desktop app; a clear message instead of a Qt abort when there is no screen."""
-    import os
 
     from aldesk import cli
 
@@ -73,9 +72,9 @@ def _window(project: Path | None, demo: bool = False) -> int:
         if problem:
             print(f"aldesk: error: {problem}", file=sys.stderr)
             return cli.EXIT_USAGE
-    headless = (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-                and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
-    if headless:
+    from aldesk.core.display import no_display
+
+    if no_display():
         print("aldesk: error: no display to open the window on (no DISPLAY or WAYLAND_DISPLAY); "
               "the commands work without one: see 'aldesk --help'", file=sys.stderr)
         return cli.EXIT_USAGE

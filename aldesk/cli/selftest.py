@@ -62,18 +62,15 @@ def _probe_command() -> list[str]:
     return [sys.executable, "-m", "aldesk", "_qt-probe"]
 
 
-def _no_display() -> bool:
-    """A Linux session with no screen (a server, ssh) and no platform chosen for Qt."""
-    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
-
-
 @functools.cache
 def _probe() -> dict[str, Any]:
     """What the Qt probe child reports (run once; the qt and font checks both read it). With no
     screen it runs on Qt's offscreen platform: the command line works there, and Qt, its
     plugins and the fonts can still be checked."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen") if _no_display() else None
+    from aldesk.core.display import no_display
+
+    headless = no_display()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen") if headless else None
     try:
         done = subprocess.run(_probe_command(), capture_output=True, text=True, timeout=120,
                               env=env)
@@ -81,10 +78,11 @@ def _probe() -> dict[str, Any]:
         raise RuntimeError("Qt did not start within 120 s") from err
     if done.returncode != 0 or not done.stdout.strip():
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        hint = "" if os.environ.get("QT_QPA_PLATFORM") else (
-            "; without a screen, set QT_QPA_PLATFORM=offscreen")
+        hint = "" if headless or os.environ.get("QT_QPA_PLATFORM") else (
+            "; if this session has no screen, set QT_QPA_PLATFORM=offscreen")
         raise RuntimeError(f"Qt could not start: {tail}{hint}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["headless"] = headless
     return result
 
 
@@ -93,9 +91,14 @@ def _qt() -> str:
     major, minor = (int(x) for x in r["pyside"].split(".")[:2])
     if (major, minor) >= (6, 12):
         raise RuntimeError(f"PySide6 {r['pyside']} is known to crash on CPython 3.11; use 6.11")
-    headless = "; no screen in this session: the window needs a desktop, the command line " \
-        "does not" if _no_display() else ""
-    return f"Qt {r['qt']} (PySide6 {r['pyside']}), platform {r['platform']}{headless}"
+    line = f"Qt {r['qt']} (PySide6 {r['pyside']}), platform {r['platform']}"
+    if not r["headless"]:
+        return line
+    desktop = r.get("desktop_plugin")  # None where the probe does not check it
+    plugin = "" if desktop in (None, "") else (
+        f"; on a desktop the window would not start either: {desktop}")
+    return (f"{line}; no screen in this session: the window needs a desktop, the command "
+            f"line does not{plugin}")
 
 
 def _font() -> str:

@@ -46,6 +46,16 @@ class UnreadableFile(InputError):
     """A file that cannot be shown: its item gets status 'error' and this one-line reason."""
 
 
+class FileGone(UnreadableFile):
+    """The file is not there (its folder unplugged or moved): its item gets status 'missing',
+    which a re-scan or relink that finds the file again undoes."""
+
+    REASON = "file not found"
+
+    def __init__(self) -> None:
+        super().__init__(self.REASON)
+
+
 def require_folder(path: Path) -> None:
     """InputError unless `path` is a folder, saying what it is instead."""
     if path.is_dir():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aldesk.core.errors import UnreadableFile
+from aldesk.core.errors import FileGone, UnreadableFile
 from aldesk.io.display import Window
 from aldesk.io.scan import guess_kind
 
@@ -65,7 +65,7 @@ def render(path: Path, kind: str | None = None, *, frame: int | None = None,
     path = Path(path)
     limit = limit or max_pixels()
     if not path.exists():
-        raise UnreadableFile("file not found")
+        raise FileGone()
     kind = kind or guess_kind(path) or "unknown"
     if kind == "image":
         return _render_image(path, frame, window, limit, reduce_to)

@@ -30,7 +30,8 @@ def project_info(project: Project) -> dict[str, Any]:
         {
             "version": r["version"], "created_at": r["created_at"],
             "representation": r["representation"], "head": r["head"],
-            "labels_used": r["labels_used"],
+            "labels_used": r["labels_used"], "last_annotation_id": r["last_annotation_id"],
+            "labels_digest": json.loads(r["params"] or "{}").get("labels_digest"),
             "metrics": _named_counts(json.loads(r["metrics"]), names),
             "current_preprocessing": is_current(r["representation"]),
         }

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aldesk.core.clock import utc_now
+from aldesk.core.errors import FileGone
 from aldesk.core.pathtext import from_db, to_db
 from aldesk.core.types import FoundFile
 from aldesk.store.project import Project
@@ -162,8 +163,8 @@ def update_file(project: Project, item_id: int, f: FoundFile, source_id: int | N
 def set_missing(project: Project, item_ids: Iterable[int]) -> None:
     with project.transaction() as conn:
         conn.executemany(
-            "UPDATE items SET status = 'missing', reason = 'file not found' WHERE id = ?",
-            [(i,) for i in item_ids],
+            "UPDATE items SET status = 'missing', reason = ? WHERE id = ?",
+            [(FileGone.REASON, i) for i in item_ids],
         )
 
 
@@ -194,14 +195,13 @@ def pending_items(project: Project) -> list[Item]:
 
 
 def set_error(project: Project, failures: Iterable[tuple[int, str]]) -> None:
-    """Mark items that could not be shown, with a one-line reason each. An item whose file is
-    gone (a folder unplugged or moved) is marked missing instead: a re-scan or a relink that
-    finds the file again brings it back, which it would not do for an unreadable file."""
+    """Mark items that could not be shown, with a one-line reason each. An item whose file
+    was not found (FileGone's reason: a folder unplugged or moved) is marked missing instead:
+    a re-scan or a relink that finds the file again brings it back, which it would not do for
+    an unreadable file."""
     failures = list(failures)
-    paths = item_paths(project, [item_id for item_id, _ in failures])
-    gone = {item_id for item_id, _ in failures if not os.path.lexists(paths[item_id])}
     with project.transaction() as conn:
         conn.executemany("UPDATE items SET status = 'error', reason = ? WHERE id = ?",
                          [(reason, item_id) for item_id, reason in failures
-                          if item_id not in gone])
-        set_missing(project, gone)
+                          if reason != FileGone.REASON])
+        set_missing(project, [i for i, reason in failures if reason == FileGone.REASON])

@@ -24,6 +24,20 @@ def _glyph_image(text: str) -> bytes:
     return bytes(image.constBits())
 
 
+def _desktop_plugin_problem(platform: str) -> str | None:
+    """On Linux, run offscreen: why the X11 platform plugin a desktop would use does not
+    load ('' when it loads; None where this is not checked)."""
+    import sys
+
+    if platform != "offscreen" or not sys.platform.startswith("linux"):
+        return None
+    from PySide6.QtCore import QLibraryInfo, QPluginLoader
+
+    plugins = QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)
+    loader = QPluginLoader(f"{plugins}/platforms/libqxcb.so")
+    return "" if loader.load() else loader.errorString()
+
+
 def main() -> int:
     import PySide6
     from PySide6.QtCore import qVersion
@@ -44,6 +58,7 @@ def main() -> int:
         "fonts": system_fonts,
         "bundled_fonts": bundled,
         "glyphs_distinct": a != b and min(a) < 128,
+        "desktop_plugin": _desktop_plugin_problem(app.platformName()),  # type: ignore[attr-defined]
     }
     print(json.dumps(result))
     return 0

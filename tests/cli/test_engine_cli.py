@@ -87,6 +87,8 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     assert [i["rank"] for i in cold["items"]] == [0, 1, 2, 3]
     assert all(i["predicted"] is None and Path(i["path"]).is_file() for i in cold["items"])
     assert "most typical" in run_cli("queue", tmp_path / "p.aldesk").stdout
+    text = run_cli("info", tmp_path / "p.aldesk").stdout  # embedded, no model yet
+    assert "model     none trained yet\nfeatures  pixels: chosen for this project" in text
     labels = tmp_path / "labels.csv"
     rows = [f"{c}/{p.name},{c}" for c in (0, 1, 7)
             for p in sorted((folder / str(c)).iterdir())[:5]]

@@ -95,3 +95,5 @@ def test_render_bad_input_exits_2_with_one_line(run_cli, tmp_path):
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
         assert not (tmp_path / "o.png").exists()
+    unreadable = run_cli("render", tmp_path / "text.dcm", "--out", tmp_path / "o.png")
+    assert f"{tmp_path / 'text.dcm'}: " in unreadable.stderr  # names the file it could not read

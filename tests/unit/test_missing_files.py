@@ -36,3 +36,21 @@ def test_an_unplugged_folder_makes_items_missing_and_a_rescan_brings_them_back(t
         sync_folder(p, folder)
         assert embed_project(p, pixels).embedded == 5
         assert store_items.count_by_status(p) == {"error": 1, "ok": 5}
+
+
+def test_links_whose_targets_are_unplugged_are_missing_too(tmp_path):
+    drive = tmp_path / "drive"
+    written = write_digits(drive, (0, 1), 2)
+    links = tmp_path / "links"
+    for path in written:
+        (links / path.parent.name).mkdir(parents=True, exist_ok=True)
+        (links / path.parent.name / path.name).symlink_to(path)
+    with Project.create(tmp_path / "p") as p:
+        sync_folder(p, links)
+        drive.rename(tmp_path / "away")  # the links dangle now
+        pixels = get_representation("pixels")
+        assert embed_project(p, pixels).embedded == 0
+        assert store_items.count_by_status(p) == {"missing": 4}
+        (tmp_path / "away").rename(drive)
+        sync_folder(p, links)
+        assert embed_project(p, pixels).embedded == 4

@@ -118,3 +118,16 @@ def test_a_session_without_a_screen_checks_qt_offscreen_and_says_so(monkeypatch)
     finally:
         selftest._probe.cache_clear()
     assert "platform offscreen" in line and "no screen in this session" in line
+
+
+def test_without_a_screen_a_desktop_plugin_that_would_not_load_is_named(monkeypatch):
+    """A server lacking libxcb-cursor0: the command line works, the window on a desktop (or
+    over ssh -X) would not, and the line says why."""
+    probe = {"qt": "6.11.3", "pyside": "6.11.3", "platform": "offscreen", "headless": True,
+             "desktop_plugin": "Cannot load library libqxcb.so: libxcb-cursor.so.0: cannot "
+                               "open shared object file"}
+    monkeypatch.setattr(selftest, "_probe", lambda: probe)
+    line = selftest._qt()
+    assert "no screen in this session" in line and "libxcb-cursor.so.0" in line
+    probe["desktop_plugin"] = ""
+    assert "would not start" not in selftest._qt()
