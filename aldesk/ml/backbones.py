@@ -40,7 +40,7 @@ from PIL import Image
 
 from aldesk.core.errors import InputError, UsageError
 from aldesk.ml.efficientnet import frozen_features, fuse_batchnorm, load_efficientnet_lite0
-from aldesk.ml.ids import VERSIONS
+from aldesk.ml.ids import representation_id
 
 log = logging.getLogger(__name__)
 
@@ -374,8 +374,7 @@ class EfficientNetRepresentation(_TorchRepresentation):
         self._frozen = frozen_features(self.model, self.image_size, self.device) if frozen \
             else None
         self.dim = 1280
-        suffix = "" if fit == "crop" else f"/{fit}"
-        self.id = f"efficientnet_lite0/{self.image_size}{suffix}/{VERSIONS['efficientnet_lite0']}"
+        self.id = representation_id("efficientnet_lite0", self.image_size, fit)
 
     def set_layout(self, channels_last: bool) -> None:
         """Run the model in NCHW or channels_last memory layout (benchmarks compare them)."""
@@ -445,8 +444,7 @@ class TorchScriptRepresentation(_TorchRepresentation):
             raise RepresentationError(
                 f"{name} cannot embed a 3x{self.image_size}x{self.image_size} image "
                 f"({_first_line(exc)})") from None
-        self.id = f"torchscript:{digest}/{self.image_size}" + (
-            "" if fit == "crop" else f"/{fit}") + f"/{VERSIONS['torchscript']}"
+        self.id = representation_id(f"torchscript:{digest}", self.image_size, fit)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -467,7 +465,7 @@ class PixelsRepresentation:
             raise UsageError(f"pixel size must be positive, not {size}")
         self.dim = self.size * self.size
         self.source_side = self.size
-        self.id = f"pixels/{self.size}/{VERSIONS['pixels']}"
+        self.id = representation_id("pixels", self.size)
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         im = to_pil(image)
@@ -487,7 +485,7 @@ class PixelsRepresentation:
 
 
 NAMES = ("efficientnet_lite0", "pixels", "torchscript:PATH")
-_shared: dict[tuple[str | None, int], Representation] = {}
+_shared: dict[tuple, Representation] = {}
 _shared_lock = threading.Lock()
 
 
@@ -514,5 +512,16 @@ def get_representation(name: str, device: str | None = None,
         if not path:
             raise RepresentationError("torchscript: needs a model file path, e.g. "
                                       "torchscript:/path/model.pt")
-        return TorchScriptRepresentation(path, device=device, image_size=image_size or 224)
+        # Shared too while the file is unchanged: `aldesk train` checks the file, then trains.
+        try:
+            st = os.stat(path)
+        except OSError:
+            return TorchScriptRepresentation(path, device=device, image_size=image_size or 224)
+        key = (device, image_size or 224, os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        with _shared_lock:
+            rep = _shared.get(key)
+            if rep is None:
+                rep = _shared[key] = TorchScriptRepresentation(
+                    path, device=device, image_size=image_size or 224)
+        return rep
     raise RepresentationError(f"unknown backbone {name!r}; use one of {', '.join(NAMES)}")

@@ -10,6 +10,17 @@ from __future__ import annotations
 #: The preprocessing version each family's ids end with. v3 / pixels v2: JPEGs decoded at a
 #: reduced scale (`io.render`'s `reduce_to`); v2: box-reduce before resizing.
 VERSIONS = {"efficientnet_lite0": "v3", "torchscript": "v3", "pixels": "v2"}
+#: The input side each family is built with unless told otherwise (`backbones`).
+DEFAULT_SIZES = {"efficientnet_lite0": 224, "torchscript": 224, "pixels": 32}
+
+
+def representation_id(name: str, size: int | None = None, fit: str = "crop") -> str:
+    """The id of representation `name` ("efficientnet_lite0", "pixels", or
+    "torchscript:HASH") fed `size` px images fitted by `fit`: what `ml.backbones` names its
+    representations, known here without building one (no torch, no weights)."""
+    kind = family(name)
+    side = DEFAULT_SIZES[kind] if size is None else int(size)
+    return f"{name}/{side}{'' if fit == 'crop' else '/' + fit}/{VERSIONS[kind]}"
 
 
 def family(rep_id: str) -> str:

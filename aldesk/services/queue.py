@@ -23,13 +23,18 @@ def cold_start_queue(project: Project, top: int) -> dict[str, Any]:
     unsure yet, among those already embedded (by 'aldesk train', or the app), with no
     predictions. Reads only: a project the app has open is not disturbed."""
     from aldesk.al.policy import COLD_START
-    from aldesk.ml.backbones import get_representation
+    from aldesk.ml.ids import representation_id
     from aldesk.services.ranking import cold_start_order
     from aldesk.services.representation import by_looks
 
     name = project.meta("representation_used") or by_looks(project)[0]
-    order, scores = cold_start_order(project, get_representation(name).id,
-                                     set(store_ann.current_all(project)))
+    if name.startswith("torchscript:"):  # its id hashes the user's file: build it
+        from aldesk.ml.backbones import get_representation
+
+        rep_id = get_representation(name).id
+    else:
+        rep_id = representation_id(name)
+    order, scores = cold_start_order(project, rep_id, set(store_ann.current_all(project)))
     readable = project.conn.execute(
         "SELECT COUNT(*) FROM items WHERE status = 'ok'").fetchone()[0]
     paths = store_items.item_paths(project, order[:top].tolist())
@@ -54,12 +59,12 @@ def queue(project: Project, top: int) -> dict[str, Any]:
     Items labeled since the scores were computed are left out; the ranking is otherwise the
     saved one, so its staleness is honest (`model_version`, `labels_since`).
     """
-    from aldesk.al.policy import stands_for
-    from aldesk.ml.committee import Committee
-
     model = store_models.latest_model(project)
     if model is None:
         return cold_start_queue(project, top)
+    from aldesk.al.policy import stands_for
+    from aldesk.ml.committee import Committee  # torch: not needed before any model
+
     strategy = str(model.params.get("strategy", "auto"))
     labeled = set(store_ann.current_all(project))
     names = {c.id: c.name for c in store_classes.list_classes(project)}

@@ -40,9 +40,9 @@ class ProjectState(QObject):
 
     def _count_items(self) -> None:
         rows = self.index.rows
-        self.ok_items = len(self.index.ok_ids())
-        self.error_items = sum(1 for i in self.index.unusable()
-                               if rows[i].status in ("error", "missing"))
+        self.broken: set[int] = {i for i in self.index.unusable()
+                                 if rows[i].status in ("error", "missing")}
+        self.error_items = len(self.broken)
 
     @property
     def path(self) -> Path:
@@ -82,11 +82,15 @@ class ProjectState(QObject):
         return self.labels.get(item_id)
 
     def counts(self) -> dict[str, int]:
+        """Label counts as `aldesk info` gives them: "unlabeled" is what is left to label,
+        readable (or not yet read) items without a label, skip or unsure."""
         kinds = [s.kind for s in self.labels.values()]
         labeled, skipped, unsure = (kinds.count(k) for k in ("label", "skip", "unsure"))
+        rows, broken = self.index.rows, self.broken
+        decided = sum(1 for i in self.labels if i in rows and i not in broken)
         return {"labeled": labeled, "skipped": skipped, "unsure": unsure,
                 "items": len(self.index), "errors": self.error_items,
-                "unlabeled": max(0, self.ok_items - labeled - skipped - unsure)}
+                "unlabeled": len(rows) - len(broken) - decided}
 
     def labels_since_model(self) -> int:
         """Label acts newer than the newest ranking's model (all of them without a model)."""

@@ -296,6 +296,11 @@ def test_torchscript_model_from_file(tmp_path, photos):
     with torch.inference_mode():
         expected = net(x).reshape(1, -1).numpy()
     np.testing.assert_allclose(out[:1], expected, rtol=1e-5, atol=1e-6)
+    # loaded once while the file is unchanged ('aldesk train' checks it, then trains on it)
+    assert get_representation(f"torchscript:{path}", device="cpu", image_size=32) is rep
+    torch.jit.script(_Pair()).save(str(path))  # replaced by another model
+    with pytest.raises(ValueError, match="tensor"):
+        get_representation(f"torchscript:{path}", device="cpu", image_size=32)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")

@@ -228,3 +228,32 @@ def test_the_queue_line_shows_a_score_only_where_it_says_more_than_the_rank():
     bare = Ranking(None, "typicality", np.array([10, 11]), np.array([1.0, 0.5]))
     assert queue_line(bare, 99, names) == "not scored yet"
     assert queue_line(bare, 11, names) == "#2"
+
+
+def test_representation_ids_are_known_without_building_the_model():
+    from aldesk.ml.backbones import get_representation
+    from aldesk.ml.ids import representation_id
+
+    assert representation_id("pixels") == get_representation("pixels").id == "pixels/32/v2"
+    assert representation_id("pixels", 16) == get_representation("pixels", image_size=16).id
+    rep = get_representation("efficientnet_lite0", device="cpu")
+    assert representation_id("efficientnet_lite0") == rep.id == "efficientnet_lite0/224/v3"
+    assert representation_id("efficientnet_lite0", 160, "pad") == "efficientnet_lite0/160/pad/v3"
+
+
+def test_the_queue_before_any_model_reads_cached_vectors_without_torch(project):
+    import subprocess
+    import sys
+
+    compute_ranking(project.path, retrain=True)  # embeds; no labels, so no model
+    script = ("import sys, json\n"
+              "from aldesk.store import Project\n"
+              "from aldesk.services.queue import queue\n"
+              f"with Project.open({str(project.path)!r}) as p:\n"
+              "    q = queue(p, 5)\n"
+              "print(json.dumps([len(q['items']), 'torch' in sys.modules]))\n")
+    project.close()  # the project's lock
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[5, false]"  # an answer in a fraction of a second
