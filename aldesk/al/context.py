@@ -25,6 +25,9 @@ class PoolState:
     pixel_features: the embeddings are raw pixels, not learned features (`auto` then takes
         the lowest margins as they are: density among pixels follows stroke and position
         more than class).
+    head_inputs: (N, K) the committee heads' own inputs (the embeddings after its
+        preprocessing), or None. Gradient strategies (expected_gradient_length, badge) take
+        the gradient of the head weights on these; None: on the embeddings.
     """
 
     probs: np.ndarray | None = None
@@ -33,6 +36,7 @@ class PoolState:
     labeled_classes: np.ndarray | None = None
     n_items: int | None = None
     pixel_features: bool = False
+    head_inputs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         sizes = {} if self.n_items is None else {"n_items": int(self.n_items)}
@@ -51,6 +55,15 @@ class PoolState:
                 raise ValueError(
                     f"embeddings must have shape (N, D), got {np.shape(self.embeddings)}")
             sizes["embeddings"] = np.shape(self.embeddings)[0]
+        if self.head_inputs is not None:
+            if np.ndim(self.head_inputs) != 2:
+                raise ValueError(
+                    f"head_inputs must have shape (N, K), got {np.shape(self.head_inputs)}")
+            sizes["head_inputs"] = np.shape(self.head_inputs)[0]
+        for name in ("embeddings", "labeled_embeddings", "head_inputs"):
+            arr = getattr(self, name)
+            if arr is not None and not np.isfinite(arr).all():
+                raise ValueError(f"{name} contain NaN or infinite values")
         if len(set(sizes.values())) > 1:
             raise ValueError(f"pool sizes disagree: {sizes}")
         if not sizes:

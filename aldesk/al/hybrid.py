@@ -52,5 +52,5 @@ def margin_typicality(probs: np.ndarray, embeddings: np.ndarray, batch_size: int
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)  # positions in `top`, most uncertain first
         half = members[:(len(members) + 1) // 2]
-        picks.append(top[half[np.argmax(typical[half])]])
-    return put_first(np.asarray(picks, dtype=np.int64), by_margin)
+        picks.append(half[np.argmax(typical[half])])  # a position in `top`
+    return put_first(top[np.sort(np.asarray(picks, dtype=np.int64))], by_margin)  # margin order

@@ -48,6 +48,14 @@ def _scores(name: str, fn: Callable[[PoolState], np.ndarray], *, embeddings: boo
                     summary=summary)
 
 
+def _head_inputs(state: PoolState) -> np.ndarray:
+    """What the heads see: their gradient is taken w.r.t. weights on these inputs."""
+    return state.embeddings if state.head_inputs is None else state.head_inputs
+
+
+#: Strategies whose scores are gradients of the head weights: they read state.head_inputs.
+HEAD_GRADIENT = frozenset({"expected_gradient_length", "badge"})
+
 _ALL = [
     Strategy("random", lambda s, _b, rng: uncertainty.random_scores(s.n_items, rng), "scores",
              needs_probs=False, needs_embeddings=False, uses_labeled=False, stochastic=True,
@@ -64,14 +72,14 @@ _ALL = [
     _scores("bald", lambda s: committee.bald(s.probs),
             summary="committee mutual information (BALD)"),
     _scores("expected_gradient_length",
-            lambda s: uncertainty.expected_gradient_length(s.probs, s.embeddings),
+            lambda s: uncertainty.expected_gradient_length(s.probs, _head_inputs(s)),
             embeddings=True, summary="expected gradient length of the softmax head"),
     _scores("density_weighted", lambda s: uncertainty.density_weighted(s.probs, s.embeddings),
             embeddings=True, summary="entropy x average cosine similarity to the pool"),
     Strategy("k_center", lambda s, b, rng: k_center(s.embeddings, s.labeled_embeddings, b, rng),
              "ranking", needs_probs=False, needs_embeddings=True, uses_labeled=True,
              stochastic=False, summary="greedy k-center core-set"),
-    Strategy("badge", lambda s, b, rng: badge(s.probs, s.embeddings, b, rng), "ranking",
+    Strategy("badge", lambda s, b, rng: badge(s.probs, _head_inputs(s), b, rng), "ranking",
              needs_probs=True, needs_embeddings=True, uses_labeled=False, stochastic=True,
              summary="k-means++ on gradient embeddings (BADGE)"),
     Strategy("typicality",

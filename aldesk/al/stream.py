@@ -9,6 +9,7 @@ questions follows the budget. The budget is a fraction of arrivals over a slidin
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,8 +38,8 @@ class StreamSelector:
         """Whether to queue an item whose top-class probability is `confidence` (0..1)."""
         # Queued items stay within `budget` of the recent arrivals (of at least 1/budget of
         # them, so the very first item can be asked), never a burst at the start.
-        seen = max(len(self._recent) + 1, round(1 / self.budget))
-        within_budget = sum(self._recent) + 1 <= self.budget * seen
+        seen = max(len(self._recent) + 1, math.ceil(1 / self.budget - 1e-9))
+        within_budget = sum(self._recent) + 1 <= self.budget * seen + 1e-9
         take = within_budget and confidence < self.threshold
         if take:
             self.threshold *= 1.0 - self.step

@@ -437,3 +437,63 @@ def test_al_imports_numpy_and_the_standard_library_only():
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
                 if name.startswith("aldesk."):
                     assert name.split(".")[1] in {"al", "core"}, f"{path.name} imports {name}"
+
+
+# --- tests that a wrong formula would fail (review) ------------------------------------------
+
+
+def test_egl_is_an_expectation_over_labels_not_the_predicted_label():
+    # p = (0.8, 0.2), x = (1, 0): ||[x, 1]|| = sqrt 2;
+    # ||p - e_0|| = 0.2 sqrt 2, ||p - e_1|| = 0.8 sqrt 2
+    s = expected_gradient_length(np.array([[[0.8, 0.2]]]), np.array([[1.0, 0.0]]))
+    r2 = math.sqrt(2)
+    assert s[0] == pytest.approx((0.8 * 0.2 * r2 + 0.2 * 0.8 * r2) * r2)
+
+
+def test_egl_and_badge_use_the_heads_inputs_when_given():
+    state = make_state()
+    head = state.embeddings * 10.0 + 3.0
+    with_head = PoolState(probs=state.probs, embeddings=state.embeddings, head_inputs=head)
+    np.testing.assert_allclose(score_pool("expected_gradient_length", with_head, rng()),
+                               expected_gradient_length(state.probs, head))
+    assert np.array_equal(rank_pool("badge", with_head, 5, rng()),
+                          badge(state.probs, head, 5, rng()))
+
+
+def test_density_weighted_is_entropy_times_density_to_the_beta():
+    x = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # mean cosines 2/3, 2/3, 1/3
+    probs = np.full((1, 3, 2), 0.5)
+    for beta in (1.0, 2.0):
+        np.testing.assert_allclose(density_weighted(probs, x, beta),
+                                   math.log(2) * np.array([2 / 3, 2 / 3, 1 / 3]) ** beta)
+
+
+def test_least_confidence_uses_the_committee_mean():
+    probs = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])  # the mean is (0.5, 0.5)
+    np.testing.assert_allclose(least_confidence(probs), [0.5])
+
+
+def test_badge_gradient_has_a_bias_term():
+    # x = 0 for item 0: without the bias its gradient embedding is 0, with it (p - e) ⊗ [0, 1]
+    probs = np.array([[[0.5, 0.5], [0.9, 0.1]]])
+    x = np.array([[0.0], [1.0]])
+    assert badge(probs, x, 1, rng())[0] == 0  # ||(-.5,.5)|| * 1 > ||(-.1,.1)|| * sqrt 2
+
+
+def test_pool_state_refuses_non_finite_embeddings():
+    x = np.zeros((N, D))
+    x[3, 1] = np.nan
+    with pytest.raises(ValueError, match="embeddings contain NaN"):
+        PoolState(embeddings=x)
+
+
+def test_margin_typicality_batch_comes_in_margin_order():
+    g = np.random.default_rng(0)
+    probs = g.dirichlet(np.ones(3), size=(3, 400))
+    x = g.normal(size=(400, 4))
+    place = np.empty(400, int)
+    for seed in range(3):
+        by_margin = rank(margin(probs), rng(seed))
+        place[by_margin] = np.arange(400)
+        picks = margin_typicality(probs, x, 8, rng(seed))[:8]
+        assert np.all(np.diff(place[picks]) > 0)
