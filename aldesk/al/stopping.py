@@ -24,10 +24,17 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if expected >= 1.0 else (observed - expected) / (1.0 - expected)
 
 
-def stop_set(n: int, size: int = 2000, seed: int = 0) -> np.ndarray:
-    """A fixed random sample of at most `size` positions out of n (sorted)."""
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=min(size, n), replace=False))
+def stop_set(item_ids: np.ndarray, size: int = 2000) -> np.ndarray:
+    """Positions in `item_ids` (N,) of the stop set: the at most `size` items whose ids hash
+    lowest, a pseudo-random sample that stays the same from one model version to the next as
+    long as the items do, and loses only a share of new items' size when items are added (a
+    sample of positions would be a different set after every arrival). Sorted."""
+    ids = np.asarray(item_ids, np.uint64)
+    with np.errstate(over="ignore"):  # multiplicative hashing wraps around on purpose
+        h = (ids * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(17)
+    if len(ids) <= size:
+        return np.arange(len(ids))
+    return np.sort(np.argpartition(h, size - 1)[:size])
 
 
 def stabilized(kappas: list[float], threshold: float = 0.99, window: int = 3) -> bool:

@@ -302,15 +302,31 @@ def cmd_stream(args: argparse.Namespace) -> int:
     require_folder(folder)
     if not 0 < args.budget <= 1:
         raise InputError("--budget is the fraction of arriving files to queue, in (0, 1]")
+    if not 0.1 <= args.interval <= 86_400:  # also refuses nan
+        raise InputError("--interval is the seconds between looks, from 0.1 to 86400")
+
+    said = [""]  # the last note, not repeated every look
 
     def show(report: Any) -> None:
         for path in report.admitted:
             print(f"queued   {path}", flush=True)
+        for line in report.unreadable:
+            print(f"not yet  {line}", flush=True)
         if report.arrived:
+            extra = [f"{report.duplicates} already labeled or queued (same content)"
+                     if report.duplicates else "",
+                     f"{len(report.unreadable)} unreadable for now, tried again when they "
+                     "change" if report.unreadable else ""]
             print(f"{report.arrived} arrived: {len(report.admitted)} queued, "
-                  f"{report.indexed_only} indexed only. {report.note}".rstrip(), flush=True)
+                  f"{report.indexed_only} indexed only"
+                  + "".join(f"; {e}" for e in extra if e) + f". {report.note}".rstrip(),
+                  flush=True)
+        elif report.note:
+            if report.note != said[0]:
+                print(report.note, flush=True)
         elif args.once:
             print(f"nothing new in {folder}")
+        said[0] = report.note
 
     with Project.open(args.project) as project:  # refused first when another has it open
         if not args.once:

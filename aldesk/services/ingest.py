@@ -3,7 +3,10 @@
 `sync_folder` brings a project's view of one folder up to date: new files become items, changed
 files are re-indexed, files gone from the folder are marked missing (their labels stay), and a
 file that turns up elsewhere with the content key of a missing item takes that item over, so a
-moved or renamed folder keeps all its labels.
+moved or renamed folder keeps all its labels. A labeled file overwritten with other content (a
+camera that writes `latest.jpg` again) shows a picture the label was not given to: its label
+is cleared, as an annotation of its own, so the history keeps it and the item is to be
+labeled again.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from pathlib import Path
 
 from aldesk.core.errors import InputError, require_folder
 from aldesk.core.jobs import Job, step
+from aldesk.core.pathtext import printable
 from aldesk.core.types import FoundFile
 from aldesk.io.headers import file_info
 from aldesk.io.render import max_pixels
 from aldesk.io.scan import index_folder
 from aldesk.store import Project
+from aldesk.store import annotations as store_ann
 from aldesk.store import items as store_items
 
 
@@ -31,13 +36,20 @@ class SyncReport:
     missing: int = 0
     unchanged: int = 0
     unreadable: list[str] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)  # items whose file changed
+    #: Paths of labeled files overwritten with other content: their labels were cleared.
+    relabel: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.added} new", f"{self.changed} changed", f"{self.relinked} relinked",
                  f"{self.missing} missing", f"{self.unchanged} unchanged"]
         if self.unreadable:
             parts.append(f"{len(self.unreadable)} unreadable")
-        return f"{self.folder}: " + ", ".join(parts)
+        text = f"{self.folder}: " + ", ".join(parts)
+        if self.relabel:
+            text += (f"; {len(self.relabel)} labeled files now hold other images, their labels "
+                     f"are cleared (kept in the history), e.g. {self.relabel[0]}")
+        return text
 
 
 def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncReport:
@@ -117,6 +129,9 @@ def _sync(project: Project, folder: Path, found: list[FoundFile], problems: list
             elif (item.size, item.mtime) != (f.size, f.mtime):
                 store_items.update_file(project, item.id, f)
                 report.changed += 1
+                report.changed_ids.append(item.id)
+                if f.content_key != item.content_key and _clear_label(project, item.id):
+                    report.relabel.append(printable(f.rel_path))
             else:
                 report.unchanged += 1
         report.added = store_items.insert_items(project, source.id, new) if new else 0
@@ -125,6 +140,14 @@ def _sync(project: Project, folder: Path, found: list[FoundFile], problems: list
         report.missing = len(gone)
         store_items.remove_empty_sources(project)
     return report
+
+
+def _clear_label(project: Project, item_id: int) -> bool:
+    """Clears the item's label, skip or unsure, if it has one; whether it had."""
+    if store_ann.current(project, item_id) is None:
+        return False
+    store_ann.record(project, item_id, "clear", annotator="aldesk", origin="file-changed")
+    return True
 
 
 def _missing_twin(

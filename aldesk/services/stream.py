@@ -16,10 +16,12 @@ import numpy as np
 
 from aldesk.al.stream import StreamSelector
 from aldesk.core.jobs import Job
+from aldesk.core.pathtext import printable
 from aldesk.services.embedding import embed_project
 from aldesk.services.ingest import sync_folder
 from aldesk.services.train import DEFAULT_REPRESENTATION
 from aldesk.store import Project
+from aldesk.store import annotations as store_ann
 from aldesk.store import items as store_items
 from aldesk.store import models as store_models
 from aldesk.store.embeddings import get_vectors
@@ -32,12 +34,26 @@ class StreamReport:
     arrived: int = 0
     admitted: list[str] = field(default_factory=list)
     indexed_only: int = 0
+    #: "path: reason" of arrivals that cannot be read now (still being written, broken): they
+    #: are judged once a later look finds them readable.
+    unreadable: list[str] = field(default_factory=list)
+    duplicates: int = 0  # arrivals whose content is already labeled or queued
     note: str = ""
 
 
+#: Meta keys: the newest item id looked at, arrivals not judged yet, the selector's state.
+_UPTO, _WAITING, _THRESHOLD, _RECENT = ("stream_judged_upto", "stream_waiting",
+                                        "stream_threshold", "stream_recent")
+MAX_WAITING = 10_000
+
+
 def new_selector(project: Project, budget: float) -> StreamSelector:
-    saved = project.meta("stream_threshold")
-    return StreamSelector(budget=budget, threshold=float(saved) if saved else 0.9)
+    """The selector as the last watcher of this project left it: its threshold and the window
+    of its recent decisions, so a restarted watcher keeps to the budget."""
+    saved = project.meta(_THRESHOLD)
+    selector = StreamSelector(budget=budget, threshold=float(saved) if saved else 0.9)
+    selector.restore(project.meta(_RECENT) or "")
+    return selector
 
 
 def stream_at(path: Path, folder: Path, selector: StreamSelector, job: Job | None = None
@@ -48,22 +64,57 @@ def stream_at(path: Path, folder: Path, selector: StreamSelector, job: Job | Non
         return stream_once(project, folder, selector, job), selector
 
 
+def _arrivals(project: Project, folder: Path, job: Job | None) -> list[store_items.Item]:
+    """Items to judge: new since the last look (by id, so that items indexed by a look that
+    was interrupted before judging them are not lost), files changed since (a frame that was
+    still being written), and earlier arrivals that could not be judged yet."""
+    upto = project.meta(_UPTO)
+    if upto is None:  # the first look: what is there already is not an arrival
+        row = project.conn.execute("SELECT MAX(id) FROM items").fetchone()
+        upto = str(row[0] or 0)
+    synced = sync_folder(project, folder, job)
+    waiting = {int(i) for i in (project.meta(_WAITING) or "").split(",") if i}
+    wanted = waiting | set(synced.changed_ids)
+    return [i for i in store_items.list_items(project)
+            if i.id > int(upto) or i.id in wanted]
+
+
+def _remember(project: Project, items: list[store_items.Item], waiting: list[int],
+              selector: StreamSelector | None) -> None:
+    values = [(_WAITING, ",".join(str(i) for i in waiting[-MAX_WAITING:]))]
+    if items:
+        row = project.conn.execute("SELECT MAX(id) FROM items").fetchone()
+        values.append((_UPTO, str(max(row[0] or 0, *(i.id for i in items)))))
+    elif project.meta(_UPTO) is None:
+        row = project.conn.execute("SELECT MAX(id) FROM items").fetchone()
+        values.append((_UPTO, str(row[0] or 0)))
+    if selector is not None:
+        values += [(_THRESHOLD, f"{selector.threshold:.6f}"), (_RECENT, selector.recent())]
+    with project.transaction() as conn:
+        conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values)
+
+
 def stream_once(project: Project, folder: Path, selector: StreamSelector,
                 job: Job | None = None) -> StreamReport:
-    """Take in whatever arrived in `folder` since the last call."""
+    """Take in whatever arrived in `folder` since the last look, and judge it."""
     from aldesk.ml.backbones import get_representation
     from aldesk.ml.committee import Committee
 
-    before = {i.id for i in store_items.list_items(project)}
-    sync_folder(project, folder, job)
-    new = [i for i in store_items.list_items(project) if i.id not in before]
+    if not folder.is_dir():  # unplugged or renamed for a moment: keep watching
+        return StreamReport(note=f"{printable(str(folder))} is not there now; still watching "
+                                 "for it")
+    arrivals = _arrivals(project, folder, job)
+    labeled = store_ann.current_all(project)
+    new = [i for i in arrivals if i.id not in labeled and i.status != "missing"]
     report = StreamReport(arrived=len(new))
     if not new:
+        _remember(project, arrivals, [], None)
         return report
     model = store_models.latest_model(project)
     if model is None or not model.weights:
         report.indexed_only = len(new)
         report.note = "no model yet: new files are indexed; train to start selecting"
+        _remember(project, arrivals, [], None)
         return report
     rep = get_representation(str(model.params.get("representation_name",
                                                   DEFAULT_REPRESENTATION)))
@@ -71,41 +122,52 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
         report.indexed_only = len(new)
         report.note = (f"the model was trained on {model.representation}, this aldesk embeds "
                        f"as {rep.id}: retrain to judge new files")
+        _remember(project, arrivals, [], None)
         return report
     embed_project(project, rep, job)
+    fresh = {i.id: i for i in store_items.list_items(project)}  # statuses after decoding
+    new = [fresh[i.id] for i in new if i.id in fresh]
     x, found = get_vectors(project, model.representation, [i.content_key for i in new])
-    order = sorted((k for k in range(len(new)) if found[k]),
-                   key=lambda k: (new[k].mtime, new[k].id))
-    if not order:
-        report.indexed_only = len(new)
-        return report
-    arrived = [new[k] for k in order]
-    committee = Committee.from_bytes(model.weights)
-    probs = committee.predict_proba(x[order]).mean(axis=0)
+    waiting = [i.id for i, ok in zip(new, found, strict=True)
+               if not ok and i.status != "missing"]
+    report.unreadable = [f"{printable(i.rel_path)}: {i.reason or 'not read yet'}"
+                         for i, ok in zip(new, found, strict=True) if not ok]
+    # Same bytes as an item labeled or queued already, or as an earlier one of these: one
+    # question is enough.
+    existing = project.conn.execute(
+        "SELECT item_id, score, rank, probabilities FROM scores WHERE model_version = ?"
+        " AND strategy = ?", (model.version, STRATEGY)).fetchall()
+    keys_of = {i.id: i.content_key for i in fresh.values()}
+    taken = {keys_of.get(i) for i in labeled} | {keys_of.get(r["item_id"]) for r in existing}
+    order = []
+    for k in sorted(np.flatnonzero(found).tolist(), key=lambda k: (new[k].mtime, new[k].id)):
+        if new[k].content_key in taken:
+            report.duplicates += 1
+            continue
+        taken.add(new[k].content_key)
+        order.append(k)
     admitted_ids, admitted_scores, admitted_probs = [], [], []
-    for item, p in zip(arrived, probs, strict=True):
-        confidence = float(p.max())
-        if selector.offer(confidence):
-            admitted_ids.append(item.id)
-            admitted_scores.append(1.0 - confidence)
-            admitted_probs.append(p)
-            report.admitted.append(item.rel_path)
-    report.indexed_only = len(new) - len(admitted_ids)
+    if order:
+        probs = Committee.from_bytes(model.weights).predict_proba(x[order]).mean(axis=0)
+        take = selector.offer_many([float(p.max()) for p in probs])
+        for k, p, yes in zip(order, probs, take, strict=True):
+            if yes:
+                admitted_ids.append(new[k].id)
+                admitted_scores.append(1.0 - float(p.max()))
+                admitted_probs.append(p)
+                report.admitted.append(new[k].rel_path)
+    report.indexed_only = len(new) - len(admitted_ids) - len(waiting)
     if admitted_ids:
-        existing = project.conn.execute(
-            "SELECT item_id, score, rank, probabilities FROM scores WHERE model_version = ?"
-            " AND strategy = ?", (model.version, STRATEGY)).fetchall()
         ids_all = [r["item_id"] for r in existing] + admitted_ids
         scores_all = [r["score"] for r in existing] + admitted_scores
         probs_all = [np.frombuffer(r["probabilities"], "<f2") for r in existing] + admitted_probs
-        order = np.argsort(-np.asarray(scores_all), kind="stable")
-        ranks = np.empty(len(order), np.int64)
-        ranks[order] = np.arange(len(order))
+        ranking = np.argsort(-np.asarray(scores_all), kind="stable")
+        ranks = np.empty(len(ranking), np.int64)
+        ranks[ranking] = np.arange(len(ranking))
         store_models.put_scores(project, model.version, STRATEGY, np.asarray(ids_all),
-                                np.asarray(scores_all), ranks, np.asarray(probs_all))
-    with project.transaction() as conn:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('stream_threshold', ?)",
-                     (f"{selector.threshold:.6f}",))
+                                np.asarray(scores_all), ranks, np.asarray(probs_all),
+                                atomic=True)  # never a moment with the arrivals gone
+    _remember(project, arrivals, waiting, selector)
     return report
 
 

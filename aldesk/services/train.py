@@ -131,7 +131,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     previous = store_models.latest_model(project)
     if (previous is not None and previous.weights and previous.representation == rep.id
             and previous.params.get("labels_digest") != digest):
-        sample = stop_set(len(item_ids))
+        sample = stop_set(item_ids)
         before = Committee.from_bytes(previous.weights)
         old = before.classes[before.predict_proba(x[sample]).mean(0).argmax(1)]
         new = committee.classes[committee.predict_proba(x[sample]).mean(0).argmax(1)]

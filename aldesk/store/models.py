@@ -53,28 +53,40 @@ def latest_model(project: Project) -> ModelRow | None:
 
 
 def put_scores(project: Project, version: int, strategy: str, item_ids: np.ndarray,
-               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray, chunk: int = 1000
-               ) -> None:
-    """Scores of one model version and strategy; `probs` (N, C) stored as float16 blobs.
+               scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray, chunk: int = 1000,
+               atomic: bool = False) -> None:
+    """Scores of one model version and strategy (replacing those it had); `probs` (N, C)
+    stored as float16 blobs.
 
     Written best rank first in transactions of `chunk` rows, so a label written meanwhile by
     the UI thread never waits long for the database, and a reader that comes in between sees
-    a prefix of the ranking, never a ranking with holes.
+    a prefix of the ranking, never a ranking with holes. `atomic`: in one transaction, for a
+    short list that must never be seen half replaced (stream mode's arrivals).
     """
     order = np.argsort(np.asarray(ranks), kind="stable")
     half = np.asarray(probs, "<f2")
     ids, values, places = (np.asarray(item_ids).tolist(), np.asarray(scores).tolist(),
                            np.asarray(ranks).tolist())
+    step = max(1, len(order)) if atomic else chunk
     with project.transaction() as conn:
         conn.execute("DELETE FROM scores WHERE model_version = ? AND strategy = ?",
                      (version, strategy))
-    for start in range(0, len(order), chunk):  # rows made per chunk: few objects alive at once
-        rows = [(version, strategy, ids[k], values[k], places[k], half[k].tobytes())
-                for k in order[start:start + chunk].tolist()]
+        if atomic:
+            _insert_scores(conn, version, strategy, ids, values, places, half, order)
+            return
+    for start in range(0, len(order), step):  # rows made per chunk: few objects alive at once
         with project.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO scores (model_version, strategy, item_id, score, rank,"
-                " probabilities) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            _insert_scores(conn, version, strategy, ids, values, places, half,
+                           order[start:start + step])
+
+
+def _insert_scores(conn: sqlite3.Connection, version: int, strategy: str, ids: list[int],
+                   values: list[float], places: list[int], half: np.ndarray,
+                   order: np.ndarray) -> None:
+    rows = [(version, strategy, ids[k], values[k], places[k], half[k].tobytes())
+            for k in order.tolist()]
+    conn.executemany("INSERT INTO scores (model_version, strategy, item_id, score, rank,"
+                     " probabilities) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def ranked_scores(project: Project, version: int, strategy: str, limit: int

@@ -114,4 +114,6 @@ class ProjectState(QObject):
         else:
             self.index.refresh()
         self._count_items()
+        # a scan clears the labels of labeled files overwritten with other images
+        self.labels = store_ann.current_all(self.project)
         self.items_changed.emit()

@@ -152,3 +152,7 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     assert len(streamed) == len(queued)
     assert queue["items"][: len(streamed)] == streamed  # arrivals are asked first
     assert [i["rank"] for i in queue["items"]] == list(range(len(queue["items"])))
+    for interval in ("nan", "-1", "0"):  # bad usage, not an internal error after one look
+        bad = run_cli("stream", tmp_path / "p.aldesk", "--watch", arrivals, "--interval",
+                      interval)
+        assert bad.returncode == 2 and "--interval" in bad.stderr

@@ -320,6 +320,27 @@ def test_resync_counts_new_changed_missing_unchanged(image_folder, project):
             report.unchanged) == (0, 0, 0, 0, 12)
 
 
+def test_a_labeled_file_overwritten_with_another_image_loses_its_label(image_folder, project):
+    """A camera writing `latest.png` again: the label was given to the old picture."""
+    sync_folder(project, image_folder)
+    item_id = label(project, "left/frame-001.png", "cat")
+    kept = label(project, "left/frame-003.png", "cat")
+    path = image_folder / "left" / "frame-001.png"
+    write_png(path, 4242, size=(9, 9))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    touched = image_folder / "left" / "frame-003.png"  # same bytes, new time: label stays
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    report = sync_folder(project, image_folder)
+    assert report.changed == 2 and sorted(report.changed_ids) == sorted([item_id, kept])
+    assert report.relabel == ["left/frame-001.png"]
+    assert "1 labeled files now hold other images" in report.summary()
+    assert store_ann.current(project, item_id) is None
+    assert [s.kind for s in store_ann.history(project, item_id)] == ["label", "clear"]
+    assert store_ann.current(project, kept).kind == "label"
+    assert sync_folder(project, image_folder).relabel == []  # once
+
+
 def test_deleted_file_becomes_missing_and_keeps_its_label(image_folder, project):
     sync_folder(project, image_folder)
     item_id = label(project, "right/frame-008.png", "dog")

@@ -39,9 +39,15 @@ def test_kappa_and_stabilizing_predictions():
     assert stabilized([0.5, 0.99, 0.995, 1.0])
     assert not stabilized([0.99, 0.97, 0.999])
     assert not stabilized([0.999, 0.999])
-    s = stop_set(10_000, 500, seed=2)
-    assert len(s) == 500 and len(np.unique(s)) == 500
-    assert np.array_equal(s, stop_set(10_000, 500, 2))
+    ids = np.arange(1, 10_001)
+    s = stop_set(ids, 500)
+    assert len(s) == 500 and len(np.unique(s)) == 500 and np.all(np.diff(s) > 0)
+    assert 0.3 < np.mean(s < 5_000) < 0.7  # spread over the ids, not the first 500
+    # 100 new items later the stop set is mostly the same items (positions of ids shift)
+    grown = np.concatenate([ids[:5_000], np.arange(20_001, 20_101), ids[5_000:]])
+    kept = np.intersect1d(ids[s], grown[stop_set(grown, 500)])
+    assert len(kept) >= 490
+    assert np.array_equal(stop_set(ids[:300], 500), np.arange(300))
 
 
 def _model(version: int, rep: str, kappa: float | None = None, against: int | None = None,
@@ -84,3 +90,13 @@ def test_stopping_leaves_out_agreements_of_retrains_on_the_same_labels():
              _model(3, px, 1.0, 2, digest="b"), _model(4, px, 1.0, 3, digest="b")]
     result = _stopping(skips, 30, None)
     assert result["agreements"] == [0.95] and not result["stable"]
+
+
+def test_kappa_value_against_a_hand_computed_one():
+    # observed 3/4; chance .5*.25 + .25*.5 + .25*.25 = .3125; kappa = .4375 / .6875
+    assert cohen_kappa(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2])) == pytest.approx(7 / 11)
+
+
+@pytest.mark.parametrize("budget", [0.07, 0.3, 0.4, 0.7])
+def test_stream_can_ask_the_first_item_whatever_the_budget(budget):
+    assert StreamSelector(budget=budget).offer(0.0)
