@@ -174,11 +174,17 @@ class Workspace(QObject):
 
     def _stream_report(self, report: object) -> None:
         arrived = getattr(report, "arrived", 0)
+        note = getattr(report, "note", "")
         if arrived:
             admitted = len(getattr(report, "admitted", []))
+            unreadable = len(getattr(report, "unreadable", []))
+            later = (f" {unreadable} cannot be read yet (still being written?) and will be "
+                     "judged once they can." if unreadable else "")
             self.status.showMessage(
                 f"{arrived} new file(s) in the watched folder; {admitted} queued as "
-                "informative, the rest indexed.", 8000)
+                f"informative, the rest indexed.{later}", 8000)
+        elif note:  # e.g. the watched folder is gone for now
+            self.status.showMessage(note, 8000)
 
     def _collect_when_idle(self) -> None:
         """Once per idle spell (no input for IDLE_COLLECT_S, no job), a full garbage
