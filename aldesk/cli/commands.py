@@ -408,7 +408,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "lists the valid ones)")
     p.add_argument("--representation",
                    help="auto (default: chosen by image size and colour, then by "
-                        "cross-validation), efficientnet_lite0, pixels or torchscript:PATH; "
+                        "cross-validation), efficientnet_lite0, pixels, "
+                        "pixels+efficientnet_lite0 (both side by side) or torchscript:PATH; "
                         "remembered")
     p.add_argument("--budget", type=int, metavar="N",
                    help="how many labels you plan to give in all; 'info' reports against it")
@@ -444,7 +445,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--representation", default="auto",
                    help="auto (default: as a project chooses: by the images' size and "
                         "colour, then once by cross-validation from 30 labels), pixels, "
-                        "efficientnet_lite0 or torchscript:PATH")
+                        "efficientnet_lite0, pixels+efficientnet_lite0 or torchscript:PATH")
     p.add_argument("--out", required=True, metavar="RESULT.json",
                    help="the results; a PNG of the learning curves is written beside it")
     p.set_defaults(run=cmd_simulate)

@@ -40,7 +40,7 @@ from PIL import Image
 
 from aldesk.core.errors import InputError, UsageError
 from aldesk.ml.efficientnet import frozen_features, fuse_batchnorm, load_efficientnet_lite0
-from aldesk.ml.ids import representation_id
+from aldesk.ml.ids import COMBINED, representation_id
 
 log = logging.getLogger(__name__)
 
@@ -484,17 +484,41 @@ class PixelsRepresentation:
         return self.embed_prepared(np.stack([self.prepare(im) for im in images]))
 
 
-NAMES = ("efficientnet_lite0", "pixels", "torchscript:PATH")
+class CombinedRepresentation:
+    """Raw pixels and ImageNet features side by side (COMBINED): a vector is its parts'
+    vectors concatenated, in order. The embedding cache stores each part under its own id, so
+    a project that has either part embedded already has half of this; `services.embedding`
+    embeds and reads the parts. The heads weigh the parts equally (`committee.preprocess_for`).
+    """
+
+    def __init__(self, parts: list[Representation]) -> None:
+        self.parts = parts
+        self.id = "+".join(p.id for p in parts)
+        self.dim = sum(p.dim for p in parts)
+        self.source_side = max(p.source_side for p in parts)
+
+    def embed(self, images: list[np.ndarray]) -> np.ndarray:
+        """Displayed uint8 images (any sizes) → (B, dim) float32."""
+        return np.hstack([p.embed(images) for p in self.parts])
+
+
+NAMES = ("efficientnet_lite0", "pixels", COMBINED, "torchscript:PATH")
 _shared: dict[tuple, Representation] = {}
 _shared_lock = threading.Lock()
 
 
-def get_representation(name: str, device: str | None = None,
-                       image_size: int | None = None) -> Representation:
-    """"efficientnet_lite0" (default 224), "pixels" (default 32) or "torchscript:PATH" (224).
+def get_representation(name: str, device: str | None = None, image_size: int | None = None
+                       ) -> Representation | CombinedRepresentation:
+    """"efficientnet_lite0" (default 224), "pixels" (default 32), COMBINED (both, at their
+    defaults) or "torchscript:PATH" (224).
 
     `image_size` is the model input side (the pixel grid side for "pixels").
     """
+    if name == COMBINED:
+        if image_size is not None:
+            raise UsageError(f"{COMBINED} takes its parts' own sizes")
+        return CombinedRepresentation([get_representation(part, device)  # type: ignore[misc]
+                                       for part in COMBINED.split("+")])
     if name == "efficientnet_lite0":
         # One instance per setting and process: loading the weights takes a few hundred ms
         # of interpreter time, and the app asks again for every round of training.

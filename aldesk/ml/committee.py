@@ -26,7 +26,9 @@ class Committee:
     scale: np.ndarray  # (K,) float32: scale after the projection
     coef: np.ndarray  # (M, C, K) float32
     intercept: np.ndarray  # (M, C) float32
-    projection: np.ndarray | None = None  # (D, K) PCA basis, or None (K = D)
+    #: (P, Kp) PCA basis of the first P input dimensions (the rest pass through, so
+    #: K = Kp + D - P), or None (K = D)
+    projection: np.ndarray | None = None
 
     @property
     def members(self) -> int:
@@ -39,7 +41,8 @@ class Committee:
         m, c, k = self.coef.shape
         w = self.coef.reshape(m * c, k).T.astype(np.float64) / self.scale[:, None]  # (K, M*C)
         if self.projection is not None:
-            w = self.projection.astype(np.float64) @ w  # (D, M*C)
+            kp = self.projection.shape[1]
+            w = np.vstack([self.projection.astype(np.float64) @ w[:kp], w[kp:]])  # (D, M*C)
         b = self.intercept.reshape(m * c).astype(np.float64) - self.mean.astype(np.float64) @ w
         return w.astype(np.float32), b.astype(np.float32)
 
@@ -83,16 +86,19 @@ class Committee:
 
 @dataclass(frozen=True)
 class Preprocess:
-    """How embeddings become head inputs: centre, optionally project (PCA), scale."""
+    """How embeddings become head inputs: centre, optionally project (PCA) the first P
+    dimensions (all of them, or a combined representation's pixel part), scale."""
 
     mean: np.ndarray  # (D,)
     scale: np.ndarray  # (K,)
-    projection: np.ndarray | None = None  # (D, K)
+    projection: np.ndarray | None = None  # (P, Kp), P <= D; K = Kp + D - P
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         z = np.asarray(x, np.float32) - self.mean
         if self.projection is not None:
-            z = z @ self.projection
+            p = self.projection.shape[0]
+            head = z[:, :p] @ self.projection
+            z = head if p == z.shape[1] else np.hstack([head, z[:, p:]])
         return z / self.scale
 
 
@@ -122,9 +128,29 @@ PCA_DIMS = {"pixels": 128}
 
 
 def preprocess_for(representation: str, pool: np.ndarray) -> Preprocess:
-    """The input preprocessing of the heads for a representation, fitted on the pool."""
-    dims = PCA_DIMS.get(representation.split("/", 1)[0])
-    return standardiser(pool, dims)
+    """The input preprocessing of the heads for a representation, fitted on the pool (N, D).
+
+    A combined representation ("pixels/...+efficientnet_lite0/...", `ml.ids`) has each part
+    prepared as on its own, then scaled so that each part's total variance is K, the number
+    of inputs of both: raw pixels (128 PCA components) weigh as much as the 1280 ImageNet
+    features, whose larger number would otherwise drown them (measured on digits,
+    Fashion-MNIST and small colour photos, docs/benchmarks.md)."""
+    names = representation.split("+")
+    if len(names) == 1:
+        return standardiser(pool, PCA_DIMS.get(representation.split("/", 1)[0]))
+    if len(names) != 2 or not names[0].startswith("pixels/"):
+        raise ValueError(f"no preprocessing for {representation}")
+    pool = np.asarray(pool, np.float32)
+    d = pool.shape[1] - int(names[0].split("/")[1]) ** 2  # the pixel part is side x side
+    first = standardiser(pool[:, :-d], PCA_DIMS["pixels"])
+    second = standardiser(pool[:, -d:])
+    k = len(first.scale) + len(second.scale)
+    # Every input of a part has unit variance after its own preprocessing, so a part's total
+    # variance is its number of inputs.
+    scale = np.concatenate([first.scale * np.sqrt(len(first.scale) / k),
+                            second.scale * np.sqrt(len(second.scale) / k)])
+    return Preprocess(np.concatenate([first.mean, second.mean]), scale.astype(np.float32),
+                      first.projection)
 
 
 def train_committee(

@@ -25,7 +25,7 @@ from aldesk.store import items as store_items
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from aldesk.ml.backbones import Representation
+    from aldesk.ml.backbones import CombinedRepresentation, Representation
 
 
 @dataclass
@@ -47,9 +47,25 @@ def model_pixels(path: Path, kind: str | None, side: int) -> np.ndarray:
     return render(path, kind, reduce_to=side).pixels
 
 
-def embed_project(project: Project, rep: Representation, job: Job | None = None,
-                  batch_size: int = 32) -> EmbedReport:
-    """Embed every readable item whose content has no vector for `rep` yet."""
+def embed_project(project: Project, rep: Representation | CombinedRepresentation,
+                  job: Job | None = None, batch_size: int = 32) -> EmbedReport:
+    """Embed every readable item whose content has no vector for `rep` yet (for a combined
+    representation: for each of its parts, stored under the part's own id)."""
+    parts = getattr(rep, "parts", None)
+    if parts is None:
+        return _embed_one(project, rep, job, batch_size)  # type: ignore[arg-type]
+    report = EmbedReport(rep.id, cached=-1)
+    for part in parts:
+        one = _embed_one(project, part, job, batch_size)
+        report.embedded = max(report.embedded, one.embedded)  # items, not vectors
+        report.cached = one.cached if report.cached < 0 else min(report.cached, one.cached)
+        report.failed += one.failed  # a file that failed is marked, and not tried again
+        report.seconds += one.seconds
+    return report
+
+
+def _embed_one(project: Project, rep: Representation, job: Job | None, batch_size: int
+               ) -> EmbedReport:
     import time
 
     from aldesk.ml.embed import embed_items

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from aldesk.ml.ids import raw_pixels
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import classes as store_classes
@@ -120,6 +121,6 @@ def queue(project: Project, top: int) -> dict[str, Any]:
     ).fetchone()[0]
     return {"model_version": model.version, "strategy": strategy,
             "resolved": model.params.get("resolved_strategy") or stands_for(
-                strategy, model.representation.startswith("pixels")),
+                strategy, raw_pixels(model.representation)),
             "labels_since": since,
             "newest_annotation": newest, "items": items}

@@ -16,7 +16,7 @@ import numpy as np
 from aldesk.core.errors import Cancelled
 from aldesk.core.idindex import IdIndex
 from aldesk.core.jobs import Job
-from aldesk.ml.ids import is_current
+from aldesk.ml.ids import is_current, raw_pixels
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
 from aldesk.store import models as store_models
@@ -191,7 +191,7 @@ def _from_model(project: Project, model: store_models.ModelRow, job: Job | None
     queue, scores, admitted = _saved_queue(project, model.version, strategy, labeled)
     return Ranking(
         model.version,
-        stands_for(strategy, model.representation.startswith("pixels")), queue, scores,
+        stands_for(strategy, raw_pixels(model.representation)), queue, scores,
         tuple(int(c) for c in committee.classes), item_ids, mean, votes, committee.members,
         model.metrics.get("cv_accuracy"), model.labels_used, model.last_annotation_id or 0,
         frozenset(admitted), uncertainty=_uncertainty(queue, item_ids, mean))

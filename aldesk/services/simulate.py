@@ -26,6 +26,7 @@ from aldesk.core import paths
 from aldesk.core.errors import InputError, require_folder
 from aldesk.core.jobs import Job
 from aldesk.core.pathtext import from_db, printable
+from aldesk.ml.ids import raw_pixels
 from aldesk.services.embedding import embed_project, project_matrix
 from aldesk.services.ingest import sync_folder
 from aldesk.store import Project
@@ -168,6 +169,7 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
     accuracy on its labels, as a project's training round does."""
     from aldesk.al.context import PoolState
     from aldesk.al.policy import choose
+    from aldesk.al.registry import HEAD_GRADIENT
     from aldesk.ml.committee import preprocess_for, train_committee
     from aldesk.services.representation import better_by_cv
 
@@ -192,7 +194,9 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
                 embeddings=x[pool[unlabeled]],
                 labeled_embeddings=x[pool[labeled]],
                 labeled_classes=data.y[pool[labeled]],
-                pixel_features=current.startswith("pixels"),
+                pixel_features=raw_pixels(current),
+                head_inputs=(committee.prepare(x[pool[unlabeled]])
+                             if committee is not None and strategy in HEAD_GRADIENT else None),
             )
             picks = choose(strategy, state, need, rng)
             labeled.extend(int(unlabeled[p]) for p in picks)

@@ -15,6 +15,7 @@ import numpy as np
 
 from aldesk.core.errors import InputError
 from aldesk.core.jobs import Job
+from aldesk.ml.ids import raw_pixels
 from aldesk.services.embedding import embed_project, project_matrix
 from aldesk.store import Project
 from aldesk.store import annotations as store_ann
@@ -96,7 +97,8 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed:
 def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                 job: Job | None = None) -> RoundReport:
     from aldesk.al.context import PoolState
-    from aldesk.al.policy import resolve, score_pool
+    from aldesk.al.policy import resolve, score_pool, stands_for
+    from aldesk.al.registry import HEAD_GRADIENT
     from aldesk.al.stopping import cohen_kappa, stop_set
     from aldesk.ml.backbones import get_representation
     from aldesk.ml.committee import Committee, preprocess_for, train_committee
@@ -141,7 +143,10 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     unlabeled = np.setdiff1d(np.arange(len(item_ids)), pos)
     probs = committee.predict_proba(x[unlabeled])
     state = PoolState(probs=probs, embeddings=x[unlabeled], labeled_embeddings=x[pos],
-                      labeled_classes=y, pixel_features=rep_name == "pixels")
+                      labeled_classes=y, pixel_features=raw_pixels(rep_name),
+                      head_inputs=(committee.prepare(x[unlabeled])
+                                   if stands_for(strategy, raw_pixels(rep_name))
+                                   in HEAD_GRADIENT else None))
     version = store_models.add_model(
         project, representation=rep.id, head=HEAD, labels_used=len(y),
         last_annotation_id=last,

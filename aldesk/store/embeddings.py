@@ -40,7 +40,16 @@ def get_vectors(project: Project, representation: str, keys: list[str]
 
     Rows are copied into the matrix as they are read: for a 100k-item pool that keeps the
     Python objects alive at once to one dict of keys (no 100k small arrays for the garbage
-    collector to walk while the window waits for the interpreter)."""
+    collector to walk while the window waits for the interpreter).
+
+    A combined id ("a+b", `ml.ids`) gives its parts' vectors side by side; a row is found
+    when every part has it."""
+    if "+" in representation:
+        pieces = [get_vectors(project, part, keys) for part in representation.split("+")]
+        found = np.logical_and.reduce([f for _, f in pieces])
+        out = np.hstack([x for x, _ in pieces])
+        out[~found] = 0.0
+        return out, found
     found = np.zeros(len(keys), bool)
     first: dict[str, int] = {}
     repeats: list[tuple[int, int]] = []  # (index, index of the first item with that key)

@@ -66,3 +66,32 @@ def test_needs_two_classes(digits):
     x, y = digits
     with pytest.raises(ValueError, match="two classes"):
         train_committee(x[y == 3][:10], y[y == 3][:10])
+
+
+def test_combined_parts_weigh_the_same_and_fold_into_the_heads(digits):
+    """Pixels and ImageNet features side by side: the pixel part through its PCA, the other
+    standardised, each part with the same total variance; the heads' folded product equals
+    preparing the inputs first."""
+    from aldesk.ml.committee import preprocess_for
+
+    x8, y = digits
+    rng = np.random.default_rng(0)
+    pixels = np.kron(x8.reshape(-1, 8, 8) / 16.0, np.ones((4, 4))).reshape(len(y), 1024)
+    features = rng.gamma(0.5, 2.0, (len(y), 1280)) + np.eye(10)[y] @ rng.normal(0, 3, (10, 1280))
+    x = np.hstack([pixels, features]).astype(np.float32)
+    rep = "pixels/32/v2+efficientnet_lite0/224/v3"
+    prep = preprocess_for(rep, x)
+    z = prep.apply(x)
+    assert z.shape == (len(y), 128 + 1280)
+    first, second = z[:, :128].var(0).sum(), z[:, 128:].var(0).sum()
+    assert first == pytest.approx(1408, rel=0.02) and second == pytest.approx(1408, rel=0.02)
+    np.testing.assert_allclose(z[:, :128], preprocess_for("pixels/32/v2", pixels).apply(pixels)
+                               * np.sqrt(1408 / 128), rtol=1e-3, atol=1e-3)
+    committee = train_committee(x[:300], y[:300], members=3, seed=0, standardise=prep)
+    by_hand = np.einsum("nk,mck->mnc", z[300:], committee.coef) + committee.intercept[:, None]
+    np.testing.assert_allclose(committee.logits(x[300:]), by_hand, rtol=1e-3, atol=1e-3)
+    back = Committee.from_bytes(committee.to_bytes())
+    assert np.array_equal(back.predict_proba(x[300:]), committee.predict_proba(x[300:]))
+    accuracy = (committee.classes[committee.predict_proba(x[300:]).mean(0).argmax(1)]
+                == y[300:]).mean()
+    assert accuracy > 0.9

@@ -257,3 +257,29 @@ def test_the_queue_before_any_model_reads_cached_vectors_without_torch(project):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[5, false]"  # an answer in a fraction of a second
+
+
+def test_the_combined_representation_is_its_parts_side_by_side(project):
+    from aldesk.ml.backbones import get_representation
+    from aldesk.ml.ids import COMBINED, family, is_current, raw_pixels, representation_id
+    from aldesk.services.embedding import embed_project, project_matrix
+    from aldesk.store.embeddings import get_vectors
+
+    both = get_representation(COMBINED, device="cpu")
+    assert both.id == representation_id(COMBINED) == "pixels/32/v2+efficientnet_lite0/224/v3"
+    assert family(both.id) == COMBINED and is_current(both.id) and not raw_pixels(both.id)
+    assert not is_current("pixels/32/v1+efficientnet_lite0/224/v3")
+    pixels = get_representation("pixels")
+    embed_project(project, pixels)
+    ids, x_pixels = project_matrix(project, pixels.id)
+    assert len(project_matrix(project, both.id)[0]) == 0  # one part is not there yet
+    report = embed_project(project, both)
+    assert report.embedded == 150 and report.representation == both.id
+    both_ids, x = project_matrix(project, both.id)
+    _, x_features = project_matrix(project, both.parts[1].id)  # stored under the part's id
+    assert np.array_equal(both_ids, ids) and x.shape == (150, 1024 + 1280)
+    np.testing.assert_array_equal(x, np.hstack([x_pixels, x_features]))
+    key = project.conn.execute("SELECT content_key FROM items LIMIT 1").fetchone()[0]
+    v, found = get_vectors(project, both.id, [key, "no such key"])
+    assert found.tolist() == [True, False] and not v[1].any()
+    np.testing.assert_allclose(both.embed([np.zeros((40, 40), np.uint8)]).shape, (1, 2304))

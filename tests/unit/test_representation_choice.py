@@ -30,8 +30,9 @@ def test_small_images_start_with_pixels_then_compare_by_cross_validation(tmp_pat
         for item in store_items.list_items(p):
             ann.record(p, item.id, "label", [ids[item.rel_path.split("/")[0]]], annotator="t")
         name, reason = choose_representation(p)
-        assert name in ("pixels", "efficientnet_lite0")
+        assert name in ("pixels", "efficientnet_lite0", "pixels+efficientnet_lite0")
         assert reason.startswith("cross-validated accuracy") and "42 labels" in reason
+        assert reason.count("(pixels") + reason.count("(efficientnet_lite0)") == 3  # all three
         assert "(compared once)" in reason and p.meta("representation_reason") == reason
 
 
