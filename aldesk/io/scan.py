@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from aldesk.core.errors import require_folder
@@ -114,11 +114,16 @@ def walk(root: Path, job: Job | None = None) -> Iterator[tuple[Path, str]]:
         stack.extend(reversed(subfolders))
 
 
-def index_folder(root: Path, job: Job | None = None) -> tuple[list[FoundFile], list[str]]:
+def index_folder(root: Path, job: Job | None = None,
+                 known: Mapping[str, tuple[int, float, str]] | None = None
+                 ) -> tuple[list[FoundFile], list[str]]:
     """Every candidate file below `root` with its content key, plus files that could not be read.
 
     The second list holds `"rel/path: reason"` lines for files that vanished or could not be
-    opened (broken links, no permission); they are reported, not fatal.
+    opened (broken links, no permission); they are reported, not fatal. `known` maps paths
+    indexed before to their (size, mtime, content key): a file with the same size and time
+    keeps its key unread, so a look at a watched folder of 20,000 unchanged files reads none
+    of them.
     """
     root = root.resolve()
     paths = list(walk(root, job))
@@ -129,7 +134,11 @@ def index_folder(root: Path, job: Job | None = None) -> tuple[list[FoundFile], l
         rel = path.relative_to(root).as_posix()
         try:
             st = path.stat()
-            key = content_key(path, st.st_size)
+            before = known.get(rel) if known else None
+            if before is not None and (before[0], before[1]) == (st.st_size, st.st_mtime):
+                key = before[2]
+            else:
+                key = content_key(path, st.st_size)
         except OSError as err:
             problems.append(f"{rel}: {err.strerror or err}")
             continue

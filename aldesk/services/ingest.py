@@ -57,7 +57,11 @@ def sync_folder(project: Project, folder: Path, job: Job | None = None) -> SyncR
     folder = Path(folder).expanduser()
     require_folder(folder)
     _refuse_overlap(project, folder)
-    found, problems = index_folder(folder, job)
+    source = store_items.source_for(project, folder)
+    known = {} if source is None else {
+        i.rel_path: (i.size, i.mtime, i.content_key)
+        for i in store_items.list_items(project, source.id) if i.status != "missing"}
+    found, problems = index_folder(folder, job, known)
     report = _sync(project, folder, found, problems)
     read_pending_headers(project, job)
     return report

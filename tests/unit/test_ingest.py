@@ -188,6 +188,23 @@ def test_index_folder_records_files(image_folder):
     assert len({f.content_key for f in found}) == 12
 
 
+def test_a_file_indexed_before_keeps_its_key_unread_while_size_and_time_hold(image_folder,
+                                                                             monkeypatch):
+    import aldesk.io.scan as scan
+
+    found, _ = index_folder(image_folder)
+    known = {f.rel_path: (f.size, f.mtime, f.content_key) for f in found}
+    edited = image_folder / "left" / "frame-001.png"
+    write_png(edited, 77, size=(9, 9))  # a new size: read again
+    read = []
+    real = scan.content_key
+    monkeypatch.setattr(scan, "content_key", lambda p, s=None: read.append(p) or real(p, s))
+    again, _ = index_folder(image_folder, known=known)
+    assert read == [edited]
+    assert {f.rel_path: f.content_key for f in again} == {
+        **{f.rel_path: f.content_key for f in found}, "left/frame-001.png": real(edited)}
+
+
 def test_index_folder_reports_progress_and_honours_cancel(image_folder):
     job = LocalJob()
     index_folder(image_folder, job)
