@@ -9,6 +9,7 @@ a model nothing can be judged yet: new files are indexed only.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +75,7 @@ def _arrivals(project: Project, folder: Path, job: Job | None) -> list[store_ite
         upto = str(row[0] or 0)
     synced = sync_folder(project, folder, job)
     waiting = {int(i) for i in (project.meta(_WAITING) or "").split(",") if i}
-    wanted = waiting | set(synced.changed_ids)
-    return [i for i in store_items.list_items(project)
-            if i.id > int(upto) or i.id in wanted]
+    return store_items.items_after(project, int(upto), waiting | set(synced.changed_ids))
 
 
 def _remember(project: Project, items: list[store_items.Item], waiting: list[int],
@@ -94,6 +93,16 @@ def _remember(project: Project, items: list[store_items.Item], waiting: list[int
         conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values)
 
 
+def _keys_of(project: Project, item_ids: Iterable[int]) -> set[str]:
+    ids = list(item_ids)
+    keys: set[str] = set()
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        keys.update(r[0] for r in project.conn.execute(
+            f"SELECT content_key FROM items WHERE id IN ({','.join('?' * len(part))})", part))
+    return keys
+
+
 def stream_once(project: Project, folder: Path, selector: StreamSelector,
                 job: Job | None = None) -> StreamReport:
     """Take in whatever arrived in `folder` since the last look, and judge it."""
@@ -104,6 +113,9 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
         return StreamReport(note=f"{printable(str(folder))} is not there now; still watching "
                                  "for it")
     arrivals = _arrivals(project, folder, job)
+    if not arrivals:  # an idle look reads no labels
+        _remember(project, arrivals, [], None)
+        return StreamReport()
     labeled = store_ann.current_all(project)
     new = [i for i in arrivals if i.id not in labeled and i.status != "missing"]
     report = StreamReport(arrived=len(new))
@@ -125,7 +137,8 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
         _remember(project, arrivals, [], None)
         return report
     embed_project(project, rep, job)
-    fresh = {i.id: i for i in store_items.list_items(project)}  # statuses after decoding
+    fresh = {i.id: i for i in store_items.items_after(  # statuses after decoding
+        project, max(i.id for i in new), [i.id for i in new])}
     new = [fresh[i.id] for i in new if i.id in fresh]
     x, found = get_vectors(project, model.representation, [i.content_key for i in new])
     waiting = [i.id for i, ok in zip(new, found, strict=True)
@@ -137,8 +150,10 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
     existing = project.conn.execute(
         "SELECT item_id, score, rank, probabilities FROM scores WHERE model_version = ?"
         " AND strategy = ?", (model.version, STRATEGY)).fetchall()
-    keys_of = {i.id: i.content_key for i in fresh.values()}
-    taken = {keys_of.get(i) for i in labeled} | {keys_of.get(r["item_id"]) for r in existing}
+    taken = {r[0] for r in project.conn.execute(
+        "SELECT content_key FROM items WHERE id IN (SELECT item_id FROM scores WHERE"
+        " model_version = ? AND strategy = ?)", (model.version, STRATEGY))}
+    taken |= _keys_of(project, labeled)
     order = []
     for k in sorted(np.flatnonzero(found).tolist(), key=lambda k: (new[k].mtime, new[k].id)):
         if new[k].content_key in taken:
