@@ -137,9 +137,8 @@ def stream_once(project: Project, folder: Path, selector: StreamSelector,
         _remember(project, arrivals, [], None)
         return report
     embed_project(project, rep, job)
-    fresh = {i.id: i for i in store_items.items_after(  # statuses after decoding
-        project, max(i.id for i in new), [i.id for i in new])}
-    new = [fresh[i.id] for i in new if i.id in fresh]
+    fresh = {i.id: i for i in store_items.items_by_id(project, [i.id for i in new])}
+    new = [fresh[i.id] for i in new if i.id in fresh]  # their statuses after decoding
     x, found = get_vectors(project, model.representation, [i.content_key for i in new])
     waiting = [i.id for i, ok in zip(new, found, strict=True)
                if not ok and i.status != "missing"]

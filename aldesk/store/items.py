@@ -107,17 +107,24 @@ def list_items(project: Project, source_id: int | None = None) -> list[Item]:
     return [_item(r) for r in rows]
 
 
-def items_after(project: Project, after_id: int, also: Iterable[int] = ()) -> list[Item]:
-    """Items with ids above `after_id` and those in `also`, in id order: what arrived since
-    a mark, without reading every item of a large project."""
-    rows = project.conn.execute("SELECT * FROM items WHERE id > ? ORDER BY id",
-                                (after_id,)).fetchall()
-    extra = sorted(set(also) - {r["id"] for r in rows})
-    for start in range(0, len(extra), 500):
-        part = extra[start:start + 500]
+def items_by_id(project: Project, item_ids: Iterable[int]) -> list[Item]:
+    """The items with these ids that exist, in id order."""
+    ids = sorted(set(item_ids))
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
         rows += project.conn.execute(
             f"SELECT * FROM items WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
     return sorted((_item(r) for r in rows), key=lambda i: i.id)
+
+
+def items_after(project: Project, after_id: int, also: Iterable[int] = ()) -> list[Item]:
+    """Items with ids above `after_id` and those in `also`, in id order: what arrived since
+    a mark, without reading every item of a large project."""
+    after = [_item(r) for r in project.conn.execute(
+        "SELECT * FROM items WHERE id > ? ORDER BY id", (after_id,))]
+    extra = items_by_id(project, set(also) - {i.id for i in after})
+    return sorted(after + extra, key=lambda i: i.id)
 
 
 def get_item(project: Project, item_id: int) -> Item | None:
