@@ -31,6 +31,8 @@ class ProjectState(QObject):
         super().__init__(parent)
         self.project = project
         self.index = ProjectIndex(project, rows)
+        self._cleared_seen = int(project.conn.execute(
+            "SELECT COALESCE(MAX(id), 0) FROM annotations").fetchone()[0])
         self.labels: dict[int, LabelState] = store_ann.current_all(project)
         self.classes: list[ClassInfo] = store_classes.list_classes(project)
         self.ranking: Ranking | None = None
@@ -114,6 +116,19 @@ class ProjectState(QObject):
         else:
             self.index.refresh()
         self._count_items()
-        # a scan clears the labels of labeled files overwritten with other images
-        self.labels = store_ann.current_all(self.project)
+        self._take_cleared_labels()
         self.items_changed.emit()
+
+    def _take_cleared_labels(self) -> None:
+        """Labels a scan cleared (files overwritten with other images), read by annotation id
+        past the last look: a few rows, not every label, on this thread."""
+        rows = self.project.conn.execute(
+            "SELECT id, item_id FROM annotations WHERE id > ? AND origin = 'file-changed'",
+            (self._cleared_seen,)).fetchall()
+        for annotation_id, item_id in rows:
+            self._cleared_seen = max(self._cleared_seen, annotation_id)
+            state = store_ann.current(self.project, item_id)
+            if state is None:
+                self.labels.pop(item_id, None)
+            else:
+                self.labels[item_id] = state
