@@ -40,7 +40,7 @@ from PIL import Image
 
 from aldesk.core.errors import InputError, UsageError
 from aldesk.ml.efficientnet import frozen_features, fuse_batchnorm, load_efficientnet_lite0
-from aldesk.ml.ids import COMBINED, representation_id
+from aldesk.ml.ids import COMBINED, parts, representation_id
 
 log = logging.getLogger(__name__)
 
@@ -518,7 +518,7 @@ def get_representation(name: str, device: str | None = None, image_size: int | N
         if image_size is not None:
             raise UsageError(f"{COMBINED} takes its parts' own sizes")
         return CombinedRepresentation([get_representation(part, device)  # type: ignore[misc]
-                                       for part in COMBINED.split("+")])
+                                       for part in parts(COMBINED)])
     if name == "efficientnet_lite0":
         # One instance per setting and process: loading the weights takes a few hundred ms
         # of interpreter time, and the app asks again for every round of training.

@@ -16,6 +16,8 @@ from functools import cached_property
 import numpy as np
 import torch
 
+from aldesk.ml.ids import parts
+
 
 @dataclass(frozen=True)
 class Committee:
@@ -135,7 +137,7 @@ def preprocess_for(representation: str, pool: np.ndarray) -> Preprocess:
     of inputs of both: raw pixels (128 PCA components) weigh as much as the 1280 ImageNet
     features, whose larger number would otherwise drown them (measured on digits,
     Fashion-MNIST and small colour photos, docs/benchmarks.md)."""
-    names = representation.split("+")
+    names = parts(representation)
     if len(names) == 1:
         return standardiser(pool, PCA_DIMS.get(representation.split("/", 1)[0]))
     if len(names) != 2 or not names[0].startswith("pixels/"):

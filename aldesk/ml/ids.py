@@ -30,7 +30,7 @@ def representation_id(name: str, size: int | None = None, fit: str = "crop") -> 
     "torchscript:HASH") fed `size` px images fitted by `fit`: what `ml.backbones` names its
     representations, known here without building one (no torch, no weights)."""
     if name == COMBINED:
-        return "+".join(representation_id(part) for part in name.split("+"))
+        return "+".join(representation_id(part) for part in parts(name))
     kind = family(name)
     side = DEFAULT_SIZES[kind] if size is None else int(size)
     return f"{name}/{side}{'' if fit == 'crop' else '/' + fit}/{VERSIONS[kind]}"

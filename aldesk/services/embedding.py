@@ -54,14 +54,13 @@ def embed_project(project: Project, rep: Representation | CombinedRepresentation
     parts = getattr(rep, "parts", None)
     if parts is None:
         return _embed_one(project, rep, job, batch_size)  # type: ignore[arg-type]
-    report = EmbedReport(rep.id, cached=-1)
-    for part in parts:
-        one = _embed_one(project, part, job, batch_size)
-        report.embedded = max(report.embedded, one.embedded)  # items, not vectors
-        report.cached = one.cached if report.cached < 0 else min(report.cached, one.cached)
-        report.failed += one.failed  # a file that failed is marked, and not tried again
-        report.seconds += one.seconds
-    return report
+    reports = [_embed_one(project, part, job, batch_size) for part in parts]
+    return EmbedReport(rep.id,
+                       embedded=max(r.embedded for r in reports),  # items, not vectors
+                       cached=min(r.cached for r in reports),
+                       # a file that failed is marked, and not tried by the next part
+                       failed=[line for r in reports for line in r.failed],
+                       seconds=sum(r.seconds for r in reports))
 
 
 def _embed_one(project: Project, rep: Representation, job: Job | None, batch_size: int
