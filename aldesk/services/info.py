@@ -15,6 +15,8 @@ from aldesk.store import items as store_items
 
 
 def project_info(project: Project) -> dict[str, Any]:
+    from aldesk.services.stream import stream_state
+
     conn = project.conn
     status = store_items.count_by_status(project)
     total = sum(status.values())
@@ -38,6 +40,7 @@ def project_info(project: Project) -> dict[str, Any]:
         for r in conn.execute("SELECT * FROM models ORDER BY version")
     ]
     annotators = Counter(s.annotator for s in states.values() if s.kind == "label")
+    unlabeled = _unlabeled(project, states)
     return {
         "project": str(project.path.resolve()),
         "project_id": project.meta("project_id"),
@@ -51,7 +54,7 @@ def project_info(project: Project) -> dict[str, Any]:
             "labeled": by_kind.get("label", 0),
             "skipped": by_kind.get("skip", 0),
             "unsure": by_kind.get("unsure", 0),
-            "unlabeled": _unlabeled(project, states),
+            "unlabeled": len(unlabeled),
             "annotation_rows": store_ann.count_rows(project),
             "annotators": dict(annotators),
         },
@@ -77,14 +80,15 @@ def project_info(project: Project) -> dict[str, Any]:
         },
         "stopping": stopping_of(project, by_kind.get("label", 0)),
         "audit": _audit(project),
+        "stream": stream_state(project, unlabeled),
     }
 
 
-def _unlabeled(project: Project, states: dict[int, Any]) -> int:
+def _unlabeled(project: Project, states: dict[int, Any]) -> list[int]:
     """Readable (or not yet decoded) items with no label, skip or unsure: what is left to
     label. Unreadable and missing files are counted under items, not here."""
     rows = project.conn.execute("SELECT id FROM items WHERE status IN ('ok', 'pending')")
-    return sum(1 for (item_id,) in rows if item_id not in states)
+    return [item_id for (item_id,) in rows if item_id not in states]
 
 
 def _named_counts(metrics: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
@@ -217,4 +221,21 @@ def format_info(info: dict[str, Any]) -> str:
         lines.append("audit     " + ("none yet: every 10th item of the app's queue is drawn at "
                                      "random and labeled without the model's guess"
                                      if audit is None else f"accuracy {audit['text']}"))
+    if info["stream"] is not None:
+        lines.append(f"stream    {stream_words(info['stream'])}")
     return "\n".join(lines)
+
+
+def stream_words(stream: dict[str, Any]) -> str:
+    """What watching a folder left, in words: e.g. '3 admitted arrivals to label; 12 of the
+    last 200 arrivals admitted (confidence threshold 0.83)'."""
+    parts = [f"{stream['queued']} admitted arrival{'s' * (stream['queued'] != 1)} to label"]
+    if stream["waiting"]:
+        parts.append(f"{stream['waiting']} waiting to be read (still being written or "
+                     "unreadable)")
+    if stream["recent_arrivals"]:
+        threshold = ("" if stream["threshold"] is None
+                     else f" (confidence threshold {stream['threshold']:.2f})")
+        parts.append(f"{stream['recent_admitted']} of the last {stream['recent_arrivals']} "
+                     f"arrivals admitted{threshold}")
+    return "; ".join(parts)

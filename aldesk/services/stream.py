@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,23 @@ def new_selector(project: Project, budget: float) -> StreamSelector:
     selector = StreamSelector(budget=budget, threshold=float(saved) if saved else 0.9)
     selector.restore(project.meta(_RECENT) or "")
     return selector
+
+
+def stream_state(project: Project, unlabeled: Iterable[int]) -> dict[str, Any] | None:
+    """What watching a folder left in the project, for `aldesk info`; None if no folder was
+    ever watched. `unlabeled`: the ids of the items with no label, skip or unsure."""
+    if project.meta(_UPTO) is None:
+        return None
+    recent = project.meta(_RECENT) or ""
+    threshold = project.meta(_THRESHOLD)
+    model = store_models.latest_model(project)
+    admitted = set() if model is None else {r[0] for r in project.conn.execute(
+        "SELECT item_id FROM scores WHERE model_version = ? AND strategy = ?",
+        (model.version, STRATEGY))}
+    return {"queued": len(admitted & set(unlabeled)),
+            "waiting": sum(1 for i in (project.meta(_WAITING) or "").split(",") if i),
+            "recent_arrivals": len(recent), "recent_admitted": recent.count("1"),
+            "threshold": None if threshold is None else float(threshold)}
 
 
 def stream_at(path: Path, folder: Path, selector: StreamSelector, job: Job | None = None

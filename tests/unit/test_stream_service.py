@@ -145,3 +145,28 @@ def test_admissions_are_replaced_in_one_transaction(project, frames, tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         stream_once(project, robot, StreamSelector(budget=1.0, threshold=1.01))
     assert project.conn.execute(count).fetchone()[0] == len(first)
+
+
+def test_info_says_what_watching_left(project, frames, tmp_path):
+    from aldesk.services.info import format_info, project_info
+
+    assert project_info(project)["stream"] is None  # never watched: no stream line
+    assert "stream " not in format_info(project_info(project))
+    robot = tmp_path / "robot"
+    stream_once(project, robot, StreamSelector(budget=1.0))
+    _drop(frames, robot, 0, 5)
+    (robot / "half.png").write_bytes(frames[6].read_bytes()[:100])  # still being written
+    selector = StreamSelector(budget=1.0, threshold=2.0)  # every readable arrival is asked
+    report = stream_once(project, robot, selector)
+    assert len(report.admitted) == 5 and len(report.unreadable) == 1
+    first = next(i for i in store_items.list_items(project) if i.rel_path == report.admitted[0])
+    ann.record(project, first.id, "label", [cls.list_classes(project)[0].id], annotator="t")
+    state = project_info(project)["stream"]
+    assert state == {"queued": 4, "waiting": 1, "recent_arrivals": 5, "recent_admitted": 5,
+                     "threshold": pytest.approx(selector.threshold, abs=1e-6)}
+    line = next(x for x in format_info(project_info(project)).splitlines()
+                if x.startswith("stream "))
+    assert "4 admitted arrivals to label" in line and "1 waiting to be read" in line
+    assert "5 of the last 5 arrivals admitted" in line
+    train_round(project)  # a new model ranks every item afresh: the admissions are spent
+    assert project_info(project)["stream"]["queued"] == 0
