@@ -230,9 +230,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"representation {result['representation']}: {result['representation_reason']}")
     for name in names:
         print(f"{name:<18} AUBC {result['aubc'][name]:.3f}   final "
-              f"{result['curves'][name]['mean'][-1]:.3f}")
+              f"{result['curves'][name]['mean'][-1]:.3f}   {_stop_words(result['stopping'][name])}")
     print(f"full pool accuracy {result['full_pool_accuracy']:.3f}\nwrote {out} and {plot}")
     return 0
+
+
+def _stop_words(stopping: dict[str, Any]) -> str:
+    """Where each seed's run would have been told to stop, e.g. 'stop signal at 140 (0.951),
+    never'."""
+    at = [("never" if n is None else f"{n} ({a:.3f})")
+          for n, a in zip(stopping["labels"], stopping["accuracy"], strict=True)]
+    return "stop signal at " + ", ".join(at)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

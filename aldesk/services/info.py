@@ -129,13 +129,14 @@ def stopping_of(project: Project, labeled: int) -> dict[str, Any]:
 
 def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
               ) -> dict[str, Any]:
-    """Stabilizing predictions (agreement, kappa, of each model with the one before it, over
-    the run of versions on the newest model's representation) and the labeling budget, when
-    the project has one. Retrains on unchanged labels record no agreement."""
-    from aldesk.al.stopping import stabilized
+    """Stabilizing predictions and the labeling budget, when the project has one. The
+    agreements (kappa) are those along the chain of comparisons back from the newest version
+    that has one, among the versions on the newest model's representation (al.stopping);
+    versions with too few labels since an earlier one record none."""
+    from aldesk.al.stopping import MIN_LABELS_APART, comparison_chain, stabilized
 
     by_version = {m["version"]: m for m in models}
-    run = []
+    links: dict[int, tuple[int, float]] = {}  # version -> (version compared with, kappa)
     switched = None
     for m in reversed(models):
         if m["representation"] != models[-1]["representation"]:
@@ -145,16 +146,17 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
             continue
         before = m["metrics"].get("agreement_previous_version", m["version"] - 1)
         if not _same_labels(by_version.get(before), m):  # older files recorded retrains too
-            run.append((before, m["version"], m["metrics"]["agreement_with_previous"]))
-    run.reverse()
+            links[m["version"]] = (before, m["metrics"]["agreement_with_previous"])
+    run = comparison_chain(max(links), links) if links else []
     kappas = [k for _, _, k in run]
+    changed = by_version[run[-1][1]]["metrics"].get("predictions_changed") if run else None
     stable = stabilized(kappas)
     limit = int(budget) if budget and budget.isdigit() else None
     spent = limit is not None and labeled >= limit
     if spent:
         note = f"the labeling budget of {limit} is spent"
     elif not kappas:
-        note = "needs two model versions trained on different labels"
+        note = f"needs two model versions trained at least {MIN_LABELS_APART} labels apart"
         if switched is not None:
             note += f" since the representation changed (version {switched})"
     elif stable:
@@ -163,7 +165,9 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
         note = "predictions still change between model versions"
     if run:
         before, after, kappa = run[-1]
-        note += f" (agreement {kappa:.3f}, version {before} against {after})"
+        moved = ("" if not changed else
+                 f": {changed[0]:,} of {changed[1]:,} sampled predictions changed")
+        note += f" (agreement {kappa:.3f}{moved}, version {before} against {after})"
     if limit is not None and not spent:
         note += f"; {limit - labeled} labels left of a budget of {limit}"
     return {"agreements": kappas, "compared_versions": [[b, a] for b, a, _ in run],

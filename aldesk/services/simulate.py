@@ -225,16 +225,71 @@ def accuracy(data: Dataset, state: Round) -> float:
     return float((predicted == data.y[state.test]).mean())
 
 
+@dataclass(frozen=True)
+class Run:
+    """One strategy and seed, round by round."""
+    curve: list[float]  # held-out accuracy after each round
+    seconds: float
+    representations: list[str]  # the representation id of each round's committee
+    #: Per round, Cohen's kappa of its committee's predictions on the stop set with those of
+    #: the newest earlier round on the same representation and at least MIN_LABELS_APART
+    #: fewer labels (`compared`), as a project's training round records it (al.stopping);
+    #: None when there is none, and while only one class is labeled.
+    agreements: list[float | None]
+    compared: list[int | None]  # the index of the round each round was compared with
+
+    @property
+    def representation(self) -> str:
+        """The representation of the last round."""
+        return self.representations[-1]
+
+
 def run_curve(data: Dataset, strategy: str, seed: int, init: int, batch: int, budget: int,
-              job: Job | None = None, members: int = 10) -> tuple[list[float], float, str]:
-    """Test accuracy after each round of one strategy and seed; the seconds it took; and the
-    representation of its last round."""
+              job: Job | None = None, members: int = 10) -> Run:
+    """Test accuracy after each round of one strategy and seed, the seconds it took, each
+    round's representation, and how much each round's predictions moved."""
+    from aldesk.al.stopping import MIN_LABELS_APART, cohen_kappa, stop_set
+
     start = time.perf_counter()
-    curve, last = [], data.representation
-    for r in rounds(data, strategy, seed, init, batch, budget, job, members):
+    pool, _ = stratified_split(data.y, seed)
+    sample = pool[stop_set(pool)]
+    curve: list[float] = []
+    reps: list[str] = []
+    agreements: list[float | None] = []
+    compared: list[int | None] = []
+    earlier: list[tuple[int, int, np.ndarray]] = []  # (round, labels, predictions), this rep
+    for k, r in enumerate(rounds(data, strategy, seed, init, batch, budget, job, members)):
         curve.append(accuracy(data, r))
-        last = r.representation
-    return curve, time.perf_counter() - start, last
+        if reps and r.representation != reps[-1]:
+            earlier = []
+        reps.append(r.representation)
+        agreements.append(None)
+        compared.append(None)
+        if r.committee is None:
+            continue
+        probs = r.committee.predict_proba(data.matrix(r.representation)[sample])
+        now = r.committee.classes[probs.mean(axis=0).argmax(axis=1)]
+        before = [(j, p) for j, n, p in earlier if n <= len(r.labeled) - MIN_LABELS_APART]
+        if before:
+            compared[k] = before[-1][0]
+            agreements[k] = round(cohen_kappa(before[-1][1], now), 5)
+        earlier.append((k, len(r.labeled), now))
+    return Run(curve, time.perf_counter() - start, reps, agreements, compared)
+
+
+def stopped_at(run: Run) -> int | None:
+    """The index of the first round at which stabilizing predictions says to stop, read as
+    `aldesk info` reads a project's versions: along the chain of comparisons back from it."""
+    from aldesk.al.stopping import comparison_chain, stabilized
+
+    links: dict[int, tuple[int, float]] = {}
+    for k, (a, j) in enumerate(zip(run.agreements, run.compared, strict=True)):
+        if a is None or j is None:
+            continue
+        links[k] = (j, a)
+        if stabilized([kappa for _, _, kappa in comparison_chain(k, links)]):
+            return k
+    return None
 
 
 def full_pool_accuracy(data: Dataset, seed: int, representation: str | None = None) -> float:
@@ -258,6 +313,18 @@ def aubc(curve: list[float]) -> float:
     return float(((c[1:] + c[:-1]) / 2).mean())
 
 
+def _stopping(runs: list[Run], steps: list[int]) -> dict[str, Any]:
+    """Where stabilizing predictions would have said to stop in each run: the labels then
+    (None: not within the budget), the held-out accuracy then and at the end of the budget,
+    and the agreements round by round."""
+    at = [stopped_at(run) for run in runs]
+    return {"labels": [None if k is None else steps[k] for k in at],
+            "accuracy": [None if k is None else round(run.curve[k], 5)
+                         for k, run in zip(at, runs, strict=True)],
+            "final_accuracy": [round(run.curve[-1], 5) for run in runs],
+            "agreements": [run.agreements for run in runs]}
+
+
 def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budget: int,
              seeds: int, representation: str = "auto", job: Job | None = None,
              members: int = 10) -> dict[str, Any]:
@@ -278,17 +345,18 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
         raise InputError(f"--budget {budget} is more than the pool of "
                          f"{int(len(data.y) * (1 - TEST_FRACTION))} items")
     curves: dict[str, Any] = {}
+    stopping: dict[str, Any] = {}
     final: dict[str, list[str]] = {}  # the representation each run ended with
+    steps = budgets(init, batch, budget)
     for name in strategies:
-        per_seed, seconds = [], 0.0
-        for seed in range(seeds):
-            curve, took, last = run_curve(data, name, seed, init, batch, budget, job, members)
-            per_seed.append(curve)
-            final.setdefault(name, []).append(last)
-            seconds += took
+        runs = [run_curve(data, name, seed, init, batch, budget, job, members)
+                for seed in range(seeds)]
+        per_seed = [run.curve for run in runs]
+        final[name] = [run.representation for run in runs]
         curves[name] = {"mean": np.mean(per_seed, axis=0).round(5).tolist(),
                         "per_seed": [[round(a, 5) for a in c] for c in per_seed]}
-        timing[f"{name}_s"] = seconds
+        stopping[name] = _stopping(runs, steps)
+        timing[f"{name}_s"] = sum(run.seconds for run in runs)
     ended = [r for runs in final.values() for r in runs]
     most = max(dict.fromkeys(ended), key=ended.count)  # ties: the first run's
     full = float(np.mean([full_pool_accuracy(data, s, most) for s in range(seeds)]))
@@ -300,8 +368,9 @@ def simulate(folder: Path, strategies: list[str], *, init: int, batch: int, budg
         "items": len(data.y),
         "classes": data.class_names,
         "init": init, "batch": batch, "budget": budget, "seeds": seeds, "members": members,
-        "budgets": budgets(init, batch, budget),
+        "budgets": steps,
         "curves": curves,
+        "stopping": stopping,
         "aubc": {k: round(aubc(v["mean"]), 5) for k, v in curves.items()},
         "full_pool_accuracy": round(full, 5),
         "unreadable": [{"path": path, "reason": why} for path, why in data.unreadable],

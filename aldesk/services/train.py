@@ -99,7 +99,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     from aldesk.al.context import PoolState
     from aldesk.al.policy import resolve, score_pool, stands_for
     from aldesk.al.registry import HEAD_GRADIENT
-    from aldesk.al.stopping import cohen_kappa, stop_set
+    from aldesk.al.stopping import MIN_LABELS_APART, cohen_kappa, stop_set
     from aldesk.ml.backbones import get_representation
     from aldesk.ml.committee import Committee, preprocess_for, train_committee
     from aldesk.services.representation import choose_representation
@@ -128,17 +128,18 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                                "per_class": {int(c): int(n) for c, n in
                                              zip(*np.unique(y, return_counts=True), strict=True)},
                                "representation_reason": rep_reason}
-    # Stopping: how much the predictions on a fixed sample of items moved since the last model.
-    # A retrain on the same labels says nothing about what further labels would change.
-    previous = store_models.latest_model(project)
-    if (previous is not None and previous.weights and previous.representation == rep.id
-            and previous.params.get("labels_digest") != digest):
+    # Stopping: how much the predictions on a fixed sample of items moved since the newest
+    # model on at least MIN_LABELS_APART fewer labels (al.stopping). A retrain on the same
+    # labels says nothing about what further labels would change.
+    previous = store_models.newest_before(project, rep.id, len(y) - MIN_LABELS_APART)
+    if previous is not None and previous.params.get("labels_digest") != digest:
         sample = stop_set(item_ids)
         before = Committee.from_bytes(previous.weights)
         old = before.classes[before.predict_proba(x[sample]).mean(0).argmax(1)]
         new = committee.classes[committee.predict_proba(x[sample]).mean(0).argmax(1)]
         metrics["agreement_with_previous"] = round(cohen_kappa(old, new), 5)
         metrics["agreement_previous_version"] = previous.version
+        metrics["predictions_changed"] = [int((old != new).sum()), len(sample)]
     t = time.perf_counter()
     unlabeled = np.setdiff1d(np.arange(len(item_ids)), pos)
     probs = committee.predict_proba(x[unlabeled])

@@ -52,6 +52,25 @@ def latest_model(project: Project) -> ModelRow | None:
     return None if r is None else _row(r)
 
 
+def newest_before(project: Project, representation: str, max_labels: int) -> ModelRow | None:
+    """The newest model version with weights trained on at most `max_labels` labels, among
+    the versions on `representation` since the last one on another (an older run on the same
+    representation was trained before a switch and back). Reads one version's weights."""
+    found = None
+    for r in project.conn.execute(
+            "SELECT version, representation, labels_used, weights IS NOT NULL AND"
+            " length(weights) > 0 FROM models ORDER BY version DESC"):
+        if r[1] != representation:
+            break
+        if r[2] <= max_labels and r[3]:
+            found = r[0]
+            break
+    if found is None:
+        return None
+    return _row(project.conn.execute("SELECT * FROM models WHERE version = ?",
+                                     (found,)).fetchone())
+
+
 def put_scores(project: Project, version: int, strategy: str, item_ids: np.ndarray,
                scores: np.ndarray, ranks: np.ndarray, probs: np.ndarray, chunk: int = 1000,
                atomic: bool = False) -> None:

@@ -40,6 +40,7 @@ def test_simulate_writes_the_contract_json_and_a_plot_and_reuses_embeddings(run_
             "--batch", "6", "--budget", "24", "--seeds", "2", "--representation", "pixels")
     done = run_cli(*args, "--out", tmp_path / "r.json")
     assert done.returncode == 0, done.stderr
+    assert done.stdout.count("stop signal at ") == 2
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["budgets"] == [6, 12, 18, 24]
     for name in ("auto", "random"):
@@ -47,6 +48,11 @@ def test_simulate_writes_the_contract_json_and_a_plot_and_reuses_embeddings(run_
         assert len(curve["mean"]) == 4 and len(curve["per_seed"]) == 2
         assert all(0 <= a <= 1 for a in curve["mean"])
         assert 0 <= result["aubc"][name] <= 1
+        stop = result["stopping"][name]  # where stabilizing predictions would have stopped
+        assert len(stop["labels"]) == len(stop["accuracy"]) == len(stop["agreements"]) == 2
+        assert all(n is None or n in result["budgets"] for n in stop["labels"])
+        assert stop["final_accuracy"] == [c[-1] for c in curve["per_seed"]]
+        assert [len(a) for a in stop["agreements"]] == [4, 4]
     assert result["full_pool_accuracy"] > 0.9
     assert result["timing"]["embedded"] == 120
     with Image.open(tmp_path / "r.png") as plot:
@@ -123,18 +129,28 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     assert again.returncode == 0, again.stderr
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
     # A retrain on unchanged labels says nothing about what more labels would change.
-    assert info["stopping"]["agreements"] == [] and "different labels" in info["stopping"]["note"]
+    assert info["stopping"]["agreements"] == [] and "20 labels apart" in info["stopping"]["note"]
     assert info["stopping"]["budget"] == 100 and "85 labels left" in info["stopping"]["note"]
     more = [f"{c}/{p.name},{c}" for c in (0, 1, 7)
             for p in sorted((folder / str(c)).iterdir())[5:7]]
     labels.write_text("path,label\n" + "\n".join(more) + "\n")
     assert run_cli("import-labels", tmp_path / "p.aldesk", labels).returncode == 0
     assert run_cli("train", tmp_path / "p.aldesk").returncode == 0
+    # 6 labels later the predictions barely move whatever is left to learn: not compared
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
-    assert len(info["stopping"]["agreements"]) == 1
-    assert info["stopping"]["compared_versions"] == [[2, 3]]
+    assert info["stopping"]["agreements"] == [] and info["models"][-1]["labels_used"] == 21
+    more += [f"{c}/{p.name},{c}" for c in (0, 1, 7)
+             for p in sorted((folder / str(c)).iterdir())[7:12]]
+    labels.write_text("path,label\n" + "\n".join(more) + "\n")
+    assert run_cli("import-labels", tmp_path / "p.aldesk", labels).returncode == 0
+    assert run_cli("train", tmp_path / "p.aldesk").returncode == 0
+    info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
+    assert len(info["stopping"]["agreements"]) == 1  # 36 labels against version 2's 15
+    assert info["stopping"]["compared_versions"] == [[2, 4]]
     text = run_cli("info", tmp_path / "p.aldesk").stdout
-    assert "version 2 against 3); 79 labels left of a budget of 100" in text
+    assert "version 2 against 4); 64 labels left of a budget of 100" in text
+    changed, sampled = info["models"][-1]["metrics"]["predictions_changed"]
+    assert sampled == 75 and f": {changed} of 75 sampled predictions changed, version" in text
 
     arrivals = tmp_path / "robot"
     arrivals.mkdir()

@@ -206,7 +206,8 @@ def test_training_in_the_background_after_n_labels(qtbot, window, project_path):
     assert ranking.prediction(ws.labeling.current) is not None
     window.tabs.setCurrentWidget(ws.dashboard)
     QApplication.processEvents()
-    assert "When to stop:</b> needs two model versions" in ws.dashboard.stopping.text()
+    assert ("When to stop:</b> needs two model versions trained at least 20"
+            in ws.dashboard.stopping.text())
 
 
 def test_retrain_on_open_when_labels_are_newer_than_the_model(qtbot, window, project_path):

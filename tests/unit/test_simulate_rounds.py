@@ -4,6 +4,7 @@ tracks (benchmarks/make_scenes.py) with its near-duplicate groups (bench_batches
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -60,10 +61,66 @@ def test_each_round_adds_its_batch_to_the_labels(digits, strategy):
     # the same seed picks the same items; run_curve scores exactly these rounds
     again = list(rounds(digits, strategy, 0, 10, 15, 55, members=3))
     assert all(np.array_equal(a.labeled, b.labeled) for a, b in zip(out, again, strict=True))
-    curve, _, last = run_curve(digits, strategy, 0, 10, 15, 55, members=3)
-    assert curve == [accuracy(digits, r) for r in out]
-    assert last == "pixels" and {r.representation for r in out} == {"pixels"}
-    assert curve[-1] > 0.6  # ten classes: chance is 0.1
+    run = run_curve(digits, strategy, 0, 10, 15, 55, members=3)
+    assert run.curve == [accuracy(digits, r) for r in out]
+    assert run.representation == "pixels" and {r.representation for r in out} == {"pixels"}
+    assert run.curve[-1] > 0.6  # ten classes: chance is 0.1
+    # how far each round's predictions moved on the stop set since 20 or more labels before
+    assert run.agreements[:2] == [None, None] and len(run.agreements) == len(out)
+    assert all(a is not None and -1 <= a <= 1 for a in run.agreements[2:])
+
+
+def test_agreements_are_kappas_of_successive_rounds_on_the_stop_set(digits):
+    from aldesk.al.stopping import cohen_kappa, stop_set
+    from aldesk.services.simulate import stratified_split
+
+    pool, _ = stratified_split(digits.y, 0)
+    sample = pool[stop_set(pool)]
+    out = list(rounds(digits, "margin", 0, 10, 20, 70, members=3))
+    predicted = [r.committee.classes[r.committee.predict_proba(digits.x[sample]).mean(0)
+                                     .argmax(1)] for r in out]
+    run = run_curve(digits, "margin", 0, 10, 20, 70, members=3)
+    expected = [cohen_kappa(a, b) for a, b in itertools.pairwise(predicted)]
+    assert run.agreements[1:] == pytest.approx(expected, abs=1e-5)
+    assert len(set(np.round(expected, 3))) > 1  # not a constant
+
+
+def test_stopped_at_reads_the_window_along_the_chain_of_comparisons():
+    from aldesk.services.simulate import Run, stopped_at
+
+    def run(agreements: list[float | None], compared: list[int | None]) -> Run:
+        return Run([0.5] * len(agreements), 0.0, ["a"] * len(agreements), agreements, compared)
+
+    assert stopped_at(run([None, 0.995, 0.999, 0.99], [None, 0, 1, 2])) == 3
+    assert stopped_at(run([None, 0.995, 0.999, 0.98, 0.99, 0.991, 0.999],
+                          [None, 0, 1, 2, 3, 4, 5])) == 6
+    # batches of 5: each round compared with the one 20 labels (4 rounds) before; five
+    # agreements over 0.99 in a row, but only two links back from the last: not yet
+    every5 = run([None] * 4 + [0.995, 0.999, 0.999, 0.992, 0.999],
+                 [None] * 4 + [0, 1, 2, 3, 4])
+    assert stopped_at(every5) is None
+    longer = run([*every5.agreements, *[0.999] * 4], [*every5.compared, 5, 6, 7, 8])
+    assert stopped_at(longer) == 12  # 12 -> 8 -> 4 -> 0
+    assert stopped_at(run([None], [None])) is None
+
+
+def test_rounds_a_few_labels_apart_are_not_compared(digits):
+    """Batches of 5: each round is compared with the round 20 labels before it, as a
+    project's version is with the newest one trained on 20 fewer labels."""
+    from aldesk.al.stopping import cohen_kappa, stop_set
+    from aldesk.services.simulate import stratified_split
+
+    pool, _ = stratified_split(digits.y, 0)
+    sample = pool[stop_set(pool)]
+    out = list(rounds(digits, "random", 0, 10, 5, 50, members=3))
+    predicted = [r.committee.classes[r.committee.predict_proba(digits.x[sample]).mean(0)
+                                     .argmax(1)] for r in out]
+    run = run_curve(digits, "random", 0, 10, 5, 50, members=3)
+    assert [len(r.labeled) for r in out] == [10, 15, 20, 25, 30, 35, 40, 45, 50]
+    assert run.agreements[:4] == [None] * 4  # 10-25 labels: nothing 20 labels before
+    assert run.compared == [None] * 4 + [0, 1, 2, 3, 4]
+    assert run.agreements[4:] == pytest.approx(
+        [cohen_kappa(predicted[k - 4], predicted[k]) for k in range(4, 9)], abs=1e-5)
 
 
 def test_a_run_compares_representations_once_by_cross_validation(digits, monkeypatch):

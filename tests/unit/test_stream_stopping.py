@@ -67,14 +67,18 @@ def test_stopping_reads_only_agreements_on_the_newest_representation():
               _model(4, px, 1.0, 3), _model(5, eff)]
     fresh = _stopping(models, 50, None)  # switched: v1-v4's agreement is not v5's
     assert fresh["agreements"] == [] and not fresh["stable"]
-    assert fresh["note"] == ("needs two model versions trained on different labels since the "
-                             "representation changed (version 5)")
+    assert fresh["note"] == ("needs two model versions trained at least 20 labels apart since "
+                             "the representation changed (version 5)")
     assert _stopping(models[:4], 50, None)["stable"]
     models += [_model(6, eff), _model(7, eff, 0.9, 6)]  # v6 retrained on v5's labels
     later = _stopping(models, 60, "100")
     assert later["agreements"] == [0.9] and later["compared_versions"] == [[6, 7]]
     assert later["note"] == ("predictions still change between model versions (agreement "
                              "0.900, version 6 against 7); 40 labels left of a budget of 100")
+    models[-1]["metrics"]["predictions_changed"] = [23, 2000]  # newer files also say how many moved
+    assert _stopping(models, 60, None)["note"] == (
+        "predictions still change between model versions (agreement 0.900: 23 of 2,000 "
+        "sampled predictions changed, version 6 against 7)")
 
 
 def test_stopping_leaves_out_agreements_of_retrains_on_the_same_labels():
@@ -100,3 +104,32 @@ def test_kappa_value_against_a_hand_computed_one():
 @pytest.mark.parametrize("budget", [0.07, 0.3, 0.4, 0.7])
 def test_stream_can_ask_the_first_item_whatever_the_budget(budget):
     assert StreamSelector(budget=budget).offer(0.0)
+
+
+def test_the_version_compared_is_the_newest_at_least_20_labels_back(tmp_path):
+    from aldesk.store import Project
+    from aldesk.store.models import add_model, newest_before
+
+    px, eff = "pixels/32/v2", "efficientnet_lite0/224/v3"
+    with Project.create(tmp_path / "p.aldesk") as p:
+        for rep, labels in [(px, 10), (px, 30), (eff, 40), (eff, 50), (eff, 55), (eff, 72)]:
+            add_model(p, representation=rep, head="h", labels_used=labels,
+                      last_annotation_id=labels, params={}, metrics={}, weights=b"w")
+        assert newest_before(p, eff, 75 - 20).version == 5  # 55 labels
+        assert newest_before(p, eff, 60 - 20).version == 3  # 40 labels
+        assert newest_before(p, eff, 59 - 20) is None  # only pixels versions before 40
+        assert newest_before(p, px, 90) is None  # the pixels run ended with a switch
+
+
+def test_three_agreements_must_span_three_comparisons_back():
+    """Retrained every 5 labels, each version compared with the one 20 labels before: five
+    agreements over 0.99 in a row are only two links back from the newest version."""
+    from aldesk.services.info import _stopping
+
+    px = "pixels/32/v2"
+    models = [_model(v, px, *((0.995, v - 4) if v > 4 else ())) for v in range(1, 10)]
+    result = _stopping(models, 45, None)
+    assert result["compared_versions"] == [[1, 5], [5, 9]] and not result["stable"]
+    models += [_model(v, px, 0.999, v - 4) for v in range(10, 14)]
+    result = _stopping(models, 65, None)
+    assert result["compared_versions"] == [[1, 5], [5, 9], [9, 13]] and result["stable"]
