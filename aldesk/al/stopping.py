@@ -68,9 +68,9 @@ def comparison_chain(newest: K, links: Mapping[K, tuple[K, float]]
     at = newest
     while at in links:
         before, kappa = links[at]
-        chain.append((before, at, kappa))
-        if before in seen:
+        if before in seen:  # only a damaged file links in a circle
             break
+        chain.append((before, at, kappa))
         seen.add(before)
         at = before
     chain.reverse()

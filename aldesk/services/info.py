@@ -117,12 +117,12 @@ def stopping_of(project: Project, labeled: int) -> dict[str, Any]:
     the window to ask after each training round."""
     models = [
         {"version": r["version"], "representation": r["representation"],
-         "last_annotation_id": r["last_annotation_id"],
+         "last_annotation_id": r["last_annotation_id"], "labels_used": r["labels_used"],
          "labels_digest": json.loads(r["params"] or "{}").get("labels_digest"),
          "metrics": json.loads(r["metrics"] or "{}")}
         for r in project.conn.execute(
-            "SELECT version, representation, last_annotation_id, params, metrics FROM models"
-            " ORDER BY version")
+            "SELECT version, representation, last_annotation_id, labels_used, params, metrics"
+            " FROM models ORDER BY version")
     ]
     return _stopping(models, labeled, project.meta("label_budget"))
 
@@ -145,7 +145,7 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
         if "agreement_with_previous" not in m["metrics"]:
             continue
         before = m["metrics"].get("agreement_previous_version", m["version"] - 1)
-        if not _same_labels(by_version.get(before), m):  # older files recorded retrains too
+        if _far_enough(by_version.get(before), m, MIN_LABELS_APART):
             links[m["version"]] = (before, m["metrics"]["agreement_with_previous"])
     run = comparison_chain(max(links), links) if links else []
     kappas = [k for _, _, k in run]
@@ -172,6 +172,15 @@ def _stopping(models: list[dict[str, Any]], labeled: int, budget: str | None
         note += f"; {limit - labeled} labels left of a budget of {limit}"
     return {"agreements": kappas, "compared_versions": [[b, a] for b, a, _ in run],
             "stable": stable, "budget": limit, "budget_spent": spent, "note": note}
+
+
+def _far_enough(a: dict[str, Any] | None, b: dict[str, Any], apart: int) -> bool:
+    """Whether version b's comparison with version a counts: a was trained on other labels,
+    at least `apart` fewer (older files compared each version with the one before it, a few
+    labels or none apart)."""
+    if a is None or _same_labels(a, b):
+        return False
+    return bool(a["labels_used"] <= b["labels_used"] - apart)
 
 
 def _same_labels(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:

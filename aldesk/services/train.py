@@ -129,10 +129,11 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
                                              zip(*np.unique(y, return_counts=True), strict=True)},
                                "representation_reason": rep_reason}
     # Stopping: how much the predictions on a fixed sample of items moved since the newest
-    # model on at least MIN_LABELS_APART fewer labels (al.stopping). A retrain on the same
-    # labels says nothing about what further labels would change.
-    previous = store_models.newest_before(project, rep.id, len(y) - MIN_LABELS_APART)
-    if previous is not None and previous.params.get("labels_digest") != digest:
+    # model on at least MIN_LABELS_APART fewer labels (al.stopping). A retrain on the labels
+    # of the model before it says nothing new: it records no agreement.
+    previous = (None if store_models.latest_digest(project) == digest else
+                store_models.newest_before(project, rep.id, len(y) - MIN_LABELS_APART))
+    if previous is not None:
         sample = stop_set(item_ids)
         before = Committee.from_bytes(previous.weights)
         old = before.classes[before.predict_proba(x[sample]).mean(0).argmax(1)]

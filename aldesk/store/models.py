@@ -52,6 +52,14 @@ def latest_model(project: Project) -> ModelRow | None:
     return None if r is None else _row(r)
 
 
+def latest_digest(project: Project) -> str | None:
+    """The labels digest of the newest model version (None: no version, or none recorded),
+    without reading its weights."""
+    r = project.conn.execute("SELECT params FROM models ORDER BY version DESC LIMIT 1"
+                             ).fetchone()
+    return None if r is None else json.loads(r[0] or "{}").get("labels_digest")
+
+
 def newest_before(project: Project, representation: str, max_labels: int) -> ModelRow | None:
     """The newest model version with weights trained on at most `max_labels` labels, among
     the versions on `representation` since the last one on another (an older run on the same

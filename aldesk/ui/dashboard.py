@@ -58,8 +58,7 @@ class Dashboard(QWidget):
             [], [], name="accuracy (cross-validated)", pen=pg.mkPen(ACCURACY_COLOUR, width=2),
             symbol="o", symbolSize=7, symbolBrush=ACCURACY_COLOUR, symbolPen=None)
         self.agreement_item = curve.plot(
-            [], [], name="agreement with the model 20+ labels before (κ)", symbol="s",
-            symbolSize=5,
+            [], [], name="agreement with an earlier model (κ)", symbol="s", symbolSize=5,
             pen=pg.mkPen(AGREEMENT_COLOUR, width=2, style=Qt.PenStyle.DashLine),
             symbolBrush=AGREEMENT_COLOUR, symbolPen=None)
         self.class_bars = pg.BarGraphItem(x=[], height=[], width=0.7, pen=None)

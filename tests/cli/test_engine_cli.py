@@ -128,7 +128,7 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     again = run_cli("train", tmp_path / "p.aldesk", "--budget", "100")  # same labels, again
     assert again.returncode == 0, again.stderr
     info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
-    # A retrain on unchanged labels says nothing about what more labels would change.
+    # 15 labels: no version 20 labels before to compare with
     assert info["stopping"]["agreements"] == [] and "20 labels apart" in info["stopping"]["note"]
     assert info["stopping"]["budget"] == 100 and "85 labels left" in info["stopping"]["note"]
     more = [f"{c}/{p.name},{c}" for c in (0, 1, 7)
@@ -151,6 +151,10 @@ def test_train_queue_and_stream(run_cli, tmp_path):
     assert "version 2 against 4); 64 labels left of a budget of 100" in text
     changed, sampled = info["models"][-1]["metrics"]["predictions_changed"]
     assert sampled == 75 and f": {changed} of 75 sampled predictions changed, version" in text
+    assert run_cli("train", tmp_path / "p.aldesk").returncode == 0  # the same labels again
+    info = json.loads(run_cli("info", tmp_path / "p.aldesk", "--json").stdout)
+    assert "agreement_with_previous" not in info["models"][-1]["metrics"]  # says nothing new
+    assert info["stopping"]["compared_versions"] == [[2, 4]]
 
     arrivals = tmp_path / "robot"
     arrivals.mkdir()

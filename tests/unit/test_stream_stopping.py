@@ -51,12 +51,14 @@ def test_kappa_and_stabilizing_predictions():
 
 
 def _model(version: int, rep: str, kappa: float | None = None, against: int | None = None,
-           last: int | None = None, digest: str | None = None) -> dict:
+           last: int | None = None, digest: str | None = None, labels: int | None = None
+           ) -> dict:
+    """A version as `stopping_of` reads it; by default on 20 labels per version number."""
     metrics = {} if kappa is None else {"agreement_with_previous": kappa,
                                         "agreement_previous_version": against}
     return {"version": version, "representation": rep, "metrics": metrics,
             "last_annotation_id": version * 10 if last is None else last,
-            "labels_digest": digest}
+            "labels_digest": digest, "labels_used": version * 20 if labels is None else labels}
 
 
 def test_stopping_reads_only_agreements_on_the_newest_representation():
@@ -70,12 +72,12 @@ def test_stopping_reads_only_agreements_on_the_newest_representation():
     assert fresh["note"] == ("needs two model versions trained at least 20 labels apart since "
                              "the representation changed (version 5)")
     assert _stopping(models[:4], 50, None)["stable"]
-    models += [_model(6, eff), _model(7, eff, 0.9, 6)]  # v6 retrained on v5's labels
+    models += [_model(6, eff), _model(7, eff, 0.9, 6)]
     later = _stopping(models, 60, "100")
     assert later["agreements"] == [0.9] and later["compared_versions"] == [[6, 7]]
     assert later["note"] == ("predictions still change between model versions (agreement "
                              "0.900, version 6 against 7); 40 labels left of a budget of 100")
-    models[-1]["metrics"]["predictions_changed"] = [23, 2000]  # newer files also say how many moved
+    models[-1]["metrics"]["predictions_changed"] = [23, 2000]  # newer files say how many moved
     assert _stopping(models, 60, None)["note"] == (
         "predictions still change between model versions (agreement 0.900: 23 of 2,000 "
         "sampled predictions changed, version 6 against 7)")
@@ -127,9 +129,32 @@ def test_three_agreements_must_span_three_comparisons_back():
     from aldesk.services.info import _stopping
 
     px = "pixels/32/v2"
-    models = [_model(v, px, *((0.995, v - 4) if v > 4 else ())) for v in range(1, 10)]
+    models = [_model(v, px, *((0.995, v - 4) if v > 4 else ()), labels=5 * v)
+              for v in range(1, 10)]
     result = _stopping(models, 45, None)
     assert result["compared_versions"] == [[1, 5], [5, 9]] and not result["stable"]
-    models += [_model(v, px, 0.999, v - 4) for v in range(10, 14)]
+    models += [_model(v, px, 0.999, v - 4, labels=5 * v) for v in range(10, 14)]
     result = _stopping(models, 65, None)
     assert result["compared_versions"] == [[1, 5], [5, 9], [9, 13]] and result["stable"]
+
+
+def test_older_files_comparisons_of_versions_a_few_labels_apart_do_not_count():
+    """Before versions were compared 20 labels apart, each was compared with the one before:
+    those links count only where that one had at least 20 fewer labels."""
+    from aldesk.services.info import _stopping
+
+    px = "pixels/32/v2"
+    old = [_model(1, px, labels=40), _model(2, px, 0.995, 1, labels=43),
+           _model(3, px, 0.996, 2, labels=46), _model(4, px, 0.993, 3, labels=49)]
+    assert _stopping(old, 49, None)["agreements"] == []
+    new = _stopping([*old, _model(5, px, 0.991, 4, labels=69)], 69, None)
+    assert new["compared_versions"] == [[4, 5]] and not new["stable"]
+    spaced = [_model(1, px, labels=20), _model(2, px, 0.995, 1, labels=40),
+              _model(3, px, 0.999, 2, labels=60), _model(4, px, 0.992, 3, labels=80)]
+    assert _stopping(spaced, 80, None)["stable"]  # an older file, 20 labels per version
+
+
+def test_a_chain_that_loops_counts_each_comparison_once():
+    from aldesk.al.stopping import comparison_chain
+
+    assert comparison_chain(2, {2: (1, 0.99), 1: (2, 0.98)}) == [(1, 2, 0.99)]
