@@ -65,10 +65,9 @@ def stream_state(project: Project, unlabeled: Iterable[int]) -> dict[str, Any] |
         return None
     recent = project.meta(_RECENT) or ""
     threshold = project.meta(_THRESHOLD)
-    model = store_models.latest_model(project)
-    admitted = set() if model is None else {r[0] for r in project.conn.execute(
-        "SELECT item_id FROM scores WHERE model_version = ? AND strategy = ?",
-        (model.version, STRATEGY))}
+    admitted = {r[0] for r in project.conn.execute(  # under the newest model, no weights read
+        "SELECT item_id FROM scores WHERE strategy = ? AND model_version ="
+        " (SELECT MAX(version) FROM models)", (STRATEGY,))}
     return {"queued": len(admitted & set(unlabeled)),
             "waiting": sum(1 for i in (project.meta(_WAITING) or "").split(",") if i),
             "recent_arrivals": len(recent), "recent_admitted": recent.count("1"),

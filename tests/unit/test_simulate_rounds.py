@@ -17,6 +17,7 @@ from sklearn.datasets import load_digits
 
 from aldesk.services.simulate import (
     Dataset,
+    Round,
     accuracy,
     budgets,
     load_dataset,
@@ -70,15 +71,22 @@ def test_each_round_adds_its_batch_to_the_labels(digits, strategy):
     assert all(a is not None and -1 <= a <= 1 for a in run.agreements[2:])
 
 
-def test_agreements_are_kappas_of_successive_rounds_on_the_stop_set(digits):
-    from aldesk.al.stopping import cohen_kappa, stop_set
+def _stop_set_predictions(data: Dataset, out: list[Round]) -> list[np.ndarray]:
+    """Each round's predicted classes on seed 0's stop set, worked out here by hand."""
+    from aldesk.al.stopping import stop_set
     from aldesk.services.simulate import stratified_split
 
-    pool, _ = stratified_split(digits.y, 0)
+    pool, _ = stratified_split(data.y, 0)
     sample = pool[stop_set(pool)]
+    return [r.committee.classes[r.committee.predict_proba(data.x[sample]).mean(0).argmax(1)]
+            for r in out]
+
+
+def test_agreements_are_kappas_of_successive_rounds_on_the_stop_set(digits):
+    from aldesk.al.stopping import cohen_kappa
+
     out = list(rounds(digits, "margin", 0, 10, 20, 70, members=3))
-    predicted = [r.committee.classes[r.committee.predict_proba(digits.x[sample]).mean(0)
-                                     .argmax(1)] for r in out]
+    predicted = _stop_set_predictions(digits, out)
     run = run_curve(digits, "margin", 0, 10, 20, 70, members=3)
     expected = [cohen_kappa(a, b) for a, b in itertools.pairwise(predicted)]
     assert run.agreements[1:] == pytest.approx(expected, abs=1e-5)
@@ -107,14 +115,10 @@ def test_stopped_at_reads_the_window_along_the_chain_of_comparisons():
 def test_rounds_a_few_labels_apart_are_not_compared(digits):
     """Batches of 5: each round is compared with the round 20 labels before it, as a
     project's version is with the newest one trained on 20 fewer labels."""
-    from aldesk.al.stopping import cohen_kappa, stop_set
-    from aldesk.services.simulate import stratified_split
+    from aldesk.al.stopping import cohen_kappa
 
-    pool, _ = stratified_split(digits.y, 0)
-    sample = pool[stop_set(pool)]
     out = list(rounds(digits, "random", 0, 10, 5, 50, members=3))
-    predicted = [r.committee.classes[r.committee.predict_proba(digits.x[sample]).mean(0)
-                                     .argmax(1)] for r in out]
+    predicted = _stop_set_predictions(digits, out)
     run = run_curve(digits, "random", 0, 10, 5, 50, members=3)
     assert [len(r.labeled) for r in out] == [10, 15, 20, 25, 30, 35, 40, 45, 50]
     assert run.agreements[:4] == [None] * 4  # 10-25 labels: nothing 20 labels before
