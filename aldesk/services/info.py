@@ -37,7 +37,9 @@ def project_info(project: Project) -> dict[str, Any]:
             "metrics": _named_counts(json.loads(r["metrics"]), names),
             "current_preprocessing": is_current(r["representation"]),
         }
-        for r in conn.execute("SELECT * FROM models ORDER BY version")
+        for r in conn.execute(
+            "SELECT version, created_at, representation, head, labels_used,"
+            " last_annotation_id, params, metrics FROM models ORDER BY version")
     ]
     annotators = Counter(s.annotator for s in states.values() if s.kind == "label")
     unlabeled = _unlabeled(project, states)
