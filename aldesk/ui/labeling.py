@@ -33,7 +33,7 @@ BURNED_IN_WARNING = ("This image probably carries burned-in patient text: "
 
 
 class LabelingController(QObject):
-    labeled = Signal()  # one more label act (the trainer counts them)
+    labeled = Signal()  # the labels the model trains on changed (the trainer counts these)
     message = Signal(str)  # something the user should read in the status bar
 
     def __init__(self, state: ProjectState, loader: ImageLoader, viewer: ViewerPanel,
@@ -302,6 +302,11 @@ class LabelingController(QObject):
             return False
         suggested = self.suggestion(item_id)
         audit = item_id in self.state.audits
+        before = self.state.label_of(item_id)
+        # A skip, an unsure mark or the same class again leaves the training set as it was:
+        # counting them would retrain early, on fewer new labels than the setting says.
+        changes_training = kind == "label" and (
+            before is None or before.kind != "label" or tuple(before.class_ids) != class_ids)
         command = LabelCommand(
             self.state.project, item_id, kind, class_ids, self.settings.annotator, text,
             seconds=self.timer.item_seconds(), provenance=self._provenance(item_id, suggested),
@@ -313,7 +318,8 @@ class LabelingController(QObject):
             return False
         self.state.reload_label(item_id)
         self.stats.add(1)
-        self.labeled.emit()
+        if changes_training:
+            self.labeled.emit()
         if self.place.at_end():
             self._update_panels(item_id)
             self.message.emit("Saved. That was the last item of this list.")

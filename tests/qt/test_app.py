@@ -210,6 +210,36 @@ def test_training_in_the_background_after_n_labels(qtbot, window, project_path):
             in ws.dashboard.stopping.text())
 
 
+def test_only_acts_that_change_the_training_labels_count_towards_a_retrain(
+        qtbot, window, project_path):
+    window.settings.retrain_every = 3
+    ws = _open(qtbot, window, project_path)
+    names = {c.name: c.id for c in ws.state.classes}
+    retrains = []
+    window.runner.started.connect(lambda job_id, kind, title: retrains.append(title))
+
+    def truth(item):
+        return names[ws.state.index.rows[item].rel_path.split("/")[0]]
+
+    ws.labeling.skip()
+    ws.labeling.unsure()
+    first = ws.labeling.current
+    ws.labeling.label(truth(first))
+    for _ in range(3):  # the same class again, three times: the labels are as they were
+        ws.labeling.go_to(first)
+        ws.labeling.label(truth(first))
+    _idle(qtbot, window)
+    assert retrains == []
+    ws.labeling.go_to(first)
+    wrong = next(c for c in names.values() if c != truth(first))
+    ws.labeling.label(wrong)  # a correction changes what the model trains on: it counts
+    _idle(qtbot, window)
+    assert retrains == []
+    ws.labeling.label(truth(ws.labeling.current))
+    _idle(qtbot, window)
+    assert retrains == ["Retraining (3 new labels)"]
+
+
 def test_retrain_on_open_when_labels_are_newer_than_the_model(qtbot, window, project_path):
     with Project.open(project_path) as p:
         ids = {c.name: c.id for c in store_classes.list_classes(p)}
