@@ -3,7 +3,9 @@ arrival, and queued only when informative enough under the labeling budget.
 
 Admitted items are saved as scores of strategy "stream" under the newest model version, so
 the queue shows them next; the others are indexed and wait for the next full ranking. Without
-a model nothing can be judged yet: new files are indexed only.
+a model nothing can be judged yet: new files are indexed only. A retrain keeps at the front
+the admissions still waiting for a label that its new model is still unsure of
+(`carry_admissions`); the ones it has become sure of join the full ranking.
 """
 
 from __future__ import annotations
@@ -72,6 +74,47 @@ def stream_state(project: Project, unlabeled: Iterable[int]) -> dict[str, Any] |
             "waiting": sum(1 for i in (project.meta(_WAITING) or "").split(",") if i),
             "recent_arrivals": len(recent), "recent_admitted": recent.count("1"),
             "threshold": None if threshold is None else float(threshold)}
+
+
+def carry_admissions(project: Project, version: int, item_ids: np.ndarray,
+                     probs: np.ndarray) -> int:
+    """Admissions of the model version before `version` that are still unlabeled (no label,
+    skip or unsure) and whose top-class probability under the new model `probs` (N, C), rows
+    in `item_ids` order, is below the stream's saved threshold: saved as `version`'s stream
+    scores, beside any it has, so the queue keeps them first. Returns how many were carried.
+
+    Why re-judged, not all carried: an admission spent the budget because the model of its
+    time was unsure; an expert's time should not go to frames a better model now gets right.
+    """
+    threshold = project.meta(_THRESHOLD)
+    row = project.conn.execute("SELECT MAX(version) FROM models WHERE version < ?",
+                               (version,)).fetchone()
+    if threshold is None or row[0] is None:
+        return 0
+    before = [r[0] for r in project.conn.execute(
+        "SELECT item_id FROM scores WHERE model_version = ? AND strategy = ? ORDER BY rank",
+        (int(row[0]), STRATEGY))]
+    decided = store_ann.current_all(project)
+    at = {int(i): k for k, i in enumerate(np.asarray(item_ids).tolist())}
+    carried = [i for i in before if i not in decided and i in at
+               and float(probs[at[i]].max()) < float(threshold)]
+    if not carried:
+        return 0
+    existing = project.conn.execute(
+        "SELECT item_id, score, probabilities FROM scores WHERE model_version = ?"
+        " AND strategy = ?", (version, STRATEGY)).fetchall()
+    have = {r["item_id"] for r in existing}
+    carried = [i for i in carried if i not in have]
+    ids = [r["item_id"] for r in existing] + carried
+    scores = [r["score"] for r in existing] + [1.0 - float(probs[at[i]].max()) for i in carried]
+    rows = ([np.frombuffer(r["probabilities"], "<f2").astype(np.float32) for r in existing]
+            + [np.asarray(probs[at[i]], np.float32) for i in carried])
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    ranks = np.empty(len(order), np.int64)
+    ranks[order] = np.arange(len(order))
+    store_models.put_scores(project, version, STRATEGY, np.asarray(ids), np.asarray(scores),
+                            ranks, np.asarray(rows), atomic=True)
+    return len(carried)
 
 
 def stream_at(path: Path, folder: Path, selector: StreamSelector, job: Job | None = None

@@ -103,6 +103,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     from aldesk.ml.backbones import get_representation
     from aldesk.ml.committee import Committee, preprocess_for, train_committee
     from aldesk.services.representation import choose_representation
+    from aldesk.services.stream import carry_admissions  # stream imports this module
 
     check_strategies([strategy])  # before any work, and before a version is stored
     seconds: dict[str, float] = {}
@@ -162,6 +163,7 @@ def train_round(project: Project, *, strategy: str = "auto", members: int = 10,
     ranks[ranking] = np.arange(len(unlabeled))
     mean = probs.mean(axis=0)
     store_models.put_scores(project, version, strategy, item_ids[unlabeled], scores, ranks, mean)
+    carry_admissions(project, version, item_ids[unlabeled], mean)
     seconds["score"] = time.perf_counter() - t
     return RoundReport(version, rep.id, len(y), len(unlabeled), cv, seconds,
                        list(embedded.failed))

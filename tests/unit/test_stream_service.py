@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "cli"))
@@ -15,12 +16,14 @@ from test_engine_cli import write_digits
 
 from aldesk.al.stream import StreamSelector
 from aldesk.services.ingest import sync_folder
-from aldesk.services.stream import new_selector, stream_once
+from aldesk.services.ranking import compute_ranking
+from aldesk.services.stream import carry_admissions, new_selector, stream_once
 from aldesk.services.train import train_round
 from aldesk.store import Project
 from aldesk.store import annotations as ann
 from aldesk.store import classes as cls
 from aldesk.store import items as store_items
+from aldesk.store import models as store_models
 
 
 @pytest.fixture(scope="module")
@@ -168,5 +171,40 @@ def test_info_says_what_watching_left(project, frames, tmp_path):
                 if x.startswith("stream "))
     assert "4 admitted arrivals to label" in line and "1 waiting to be read" in line
     assert "5 of the last 5 arrivals admitted" in line
-    train_round(project)  # a new model ranks every item afresh: the admissions are spent
-    assert project_info(project)["stream"]["queued"] == 0
+    train_round(project)  # the new model is unsure of them still (below a threshold > 1)
+    assert project_info(project)["stream"]["queued"] == 4
+    ranking = compute_ranking(Path(project.path), retrain=False)
+    waiting = {i.id for i in store_items.list_items(project)
+               if i.rel_path in report.admitted[1:]}
+    assert set(ranking.admitted) == waiting and set(ranking.queue[:4].tolist()) == waiting
+
+
+def test_a_retrain_keeps_first_the_admissions_its_model_is_still_unsure_of(
+        project, frames, tmp_path):
+    robot = tmp_path / "robot"
+    stream_once(project, robot, StreamSelector(budget=1.0))
+    _drop(frames, robot, 0, 6)
+    report = stream_once(project, robot, StreamSelector(budget=1.0, threshold=2.0))
+    by_path = {i.rel_path: i.id for i in store_items.list_items(project)}
+    admitted = [by_path[p] for p in report.admitted]
+    assert len(admitted) == 6
+    first_class = cls.list_classes(project)[0].id
+    ann.record(project, admitted[0], "label", [first_class], annotator="t")
+    ann.record(project, admitted[1], "skip", [], annotator="t")
+    with project.transaction() as conn:
+        conn.execute("UPDATE meta SET value = '0.8' WHERE key = 'stream_threshold'")
+    version = store_models.add_model(
+        project, representation="pixels", head="test", labels_used=0, last_annotation_id=None,
+        params={}, metrics={}, weights=b"")
+    unlabeled = np.array([i for i in by_path.values() if i != admitted[0]], np.int64)
+    probs = np.full((len(unlabeled), 3), 0.25, np.float32)
+    confidence = {admitted[1]: 0.3, admitted[2]: 0.95, admitted[3]: 0.7, admitted[4]: 0.5,
+                  admitted[5]: 0.8}  # the skipped one is decided, whatever the model says
+    for k, item_id in enumerate(unlabeled.tolist()):
+        probs[k, 0] = confidence.get(item_id, 0.5)
+    assert carry_admissions(project, version, unlabeled, probs) == 2
+    rows = project.conn.execute("SELECT item_id, score FROM scores WHERE model_version = ?"
+                                " AND strategy = 'stream' ORDER BY rank", (version,)).fetchall()
+    assert [r[0] for r in rows] == [admitted[4], admitted[3]]  # the least confident first
+    assert [r[1] for r in rows] == pytest.approx([0.5, 0.3])
+    assert carry_admissions(project, version, unlabeled, probs) == 0  # not twice
