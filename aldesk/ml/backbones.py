@@ -39,7 +39,12 @@ import torch
 from PIL import Image
 
 from aldesk.core.errors import InputError, UsageError
-from aldesk.ml.efficientnet import frozen_features, fuse_batchnorm, load_efficientnet_lite0
+from aldesk.ml.efficientnet import (
+    EMBEDDING_DIM,
+    frozen_features,
+    fuse_batchnorm,
+    load_efficientnet_lite0,
+)
 from aldesk.ml.ids import COMBINED, parts, representation_id
 
 log = logging.getLogger(__name__)
@@ -354,7 +359,8 @@ class _TorchRepresentation:
 
 
 class EfficientNetRepresentation(_TorchRepresentation):
-    """EfficientNet-Lite0 ImageNet features (1280-d, after the head, before the classifier).
+    """EfficientNet-Lite0 ImageNet features: the 1280 after the head, before the classifier,
+    then two middle blocks' pooled outputs (192 + 112; `EfficientNetLite0.embedding`).
 
     `fit` says how a non-square image becomes `image_size` x `image_size` (module docstring);
     BatchNorm is folded into the convolutions for speed (same features to ~1e-5), and the
@@ -373,7 +379,7 @@ class EfficientNetRepresentation(_TorchRepresentation):
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self._frozen = frozen_features(self.model, self.image_size, self.device) if frozen \
             else None
-        self.dim = 1280
+        self.dim = EMBEDDING_DIM
         self.id = representation_id("efficientnet_lite0", self.image_size, fit)
 
     def set_layout(self, channels_last: bool) -> None:
@@ -391,7 +397,7 @@ class EfficientNetRepresentation(_TorchRepresentation):
     @property
     def features(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """What `embed_prepared` runs on normalised (B, 3, S, S) tensors."""
-        return self._frozen or self.model.features
+        return self._frozen or self.model.embedding
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         frozen = self._frozen
@@ -401,7 +407,7 @@ class EfficientNetRepresentation(_TorchRepresentation):
             except RuntimeError as err:  # a graph that fails at run time: the module from now
                 log.warning("the model runs eagerly from now on (the graph failed: %s)", err)
                 self._frozen = None
-        return self.model.features(x)
+        return self.model.embedding(x)
 
 
 class TorchScriptRepresentation(_TorchRepresentation):

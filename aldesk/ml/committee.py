@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from aldesk.ml.ids import parts
+from aldesk.ml.ids import blocks, parts
 
 
 @dataclass(frozen=True)
@@ -132,27 +132,50 @@ PCA_DIMS = {"pixels": 128}
 def preprocess_for(representation: str, pool: np.ndarray) -> Preprocess:
     """The input preprocessing of the heads for a representation, fitted on the pool (N, D).
 
-    A combined representation ("pixels/...+efficientnet_lite0/...", `ml.ids`) has each part
-    prepared as on its own, then scaled so that each part's total variance is K, the number
-    of inputs of both: raw pixels (128 PCA components) weigh as much as the 1280 ImageNet
-    features, whose larger number would otherwise drown them (measured on digits,
-    Fashion-MNIST and small colour photos, docs/benchmarks.md)."""
+    Each block of inputs weighs as much as every other: a representation made of blocks
+    (`ml.ids.blocks`: EfficientNet-Lite0's head features and two middle blocks' pooled
+    outputs) has each block standardised, then scaled so that the blocks' total variances are
+    equal (and sum to D, as after a plain standardisation); a combined representation
+    ("pixels/...+efficientnet_lite0/...", `ml.ids`) has each part prepared as on its own, then
+    scaled so that each part's total variance is K, the number of inputs of both. Raw pixels
+    (128 PCA components) so weigh as much as the 1584 ImageNet features, whose larger number
+    would otherwise drown them, and the 112 inputs of a middle block as much as the head's
+    1280 (measured on digits, Fashion-MNIST, camera frames and small colour photos,
+    docs/benchmarks.md)."""
     names = parts(representation)
+    pool = np.asarray(pool, np.float32)
     if len(names) == 1:
-        return standardiser(pool, PCA_DIMS.get(representation.split("/", 1)[0]))
+        sizes = blocks(representation, pool.shape[1])
+        if len(sizes) == 1:
+            return standardiser(pool, PCA_DIMS.get(representation.split("/", 1)[0]))
+        # Each block gets an equal share of the total variance D a plain standardisation
+        # would give: the overall scale, which the L2 strength was chosen at, stays.
+        return _equal_blocks([standardiser(part) for part in _split(pool, sizes)],
+                             pool.shape[1] / len(sizes))
     if len(names) != 2 or not names[0].startswith("pixels/"):
         raise ValueError(f"no preprocessing for {representation}")
-    pool = np.asarray(pool, np.float32)
     d = pool.shape[1] - int(names[0].split("/")[1]) ** 2  # the pixel part is side x side
     first = standardiser(pool[:, :-d], PCA_DIMS["pixels"])
-    second = standardiser(pool[:, -d:])
+    second = preprocess_for(names[1], pool[:, -d:])
     k = len(first.scale) + len(second.scale)
-    # Every input of a part has unit variance after its own preprocessing, so a part's total
-    # variance is its number of inputs.
-    scale = np.concatenate([first.scale * np.sqrt(len(first.scale) / k),
-                            second.scale * np.sqrt(len(second.scale) / k)])
-    return Preprocess(np.concatenate([first.mean, second.mean]), scale.astype(np.float32),
-                      first.projection)
+    return _equal_blocks([first, second], k)
+
+
+def _split(pool: np.ndarray, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    ends = np.cumsum(sizes)
+    return [pool[:, end - size:end] for size, end in zip(sizes, ends, strict=True)]
+
+
+def _equal_blocks(preps: list[Preprocess], each: float) -> Preprocess:
+    """Blocks' preprocessings side by side, each rescaled to a total variance of `each`. The
+    inputs of every block have unit variance after its own preprocessing (a block's total is
+    its number of inputs), so a factor sqrt(inputs / each) on its scale does it. Only the
+    first block may project (it is first in the vector)."""
+    if any(p.projection is not None for p in preps[1:]):
+        raise ValueError("only the first block of a representation may be projected")
+    scales = [p.scale * np.sqrt(len(p.scale) / each) for p in preps]
+    return Preprocess(np.concatenate([p.mean for p in preps]),
+                      np.concatenate(scales).astype(np.float32), preps[0].projection)
 
 
 def train_committee(

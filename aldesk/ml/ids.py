@@ -1,17 +1,22 @@
 """Representation ids without torch: which preprocessing version this aldesk writes.
 
-An id names the model and its preprocessing ("efficientnet_lite0/224/v3", "pixels/32/v2",
+An id names the model and its preprocessing ("efficientnet_lite0/224/v4", "pixels/32/v2",
 "torchscript:HASH/224/v3"); its last part is bumped whenever what the model is fed changes, so
 that vectors and models of the older preprocessing are known for what they are. The combined
-representation's id joins its parts' ids with "+" ("pixels/32/v2+efficientnet_lite0/224/v3"):
+representation's id joins its parts' ids with "+" ("pixels/32/v2+efficientnet_lite0/224/v4"):
 its vectors are its parts' side by side, stored once per part.
 """
 
 from __future__ import annotations
 
-#: The preprocessing version each family's ids end with. v3 / pixels v2: JPEGs decoded at a
-#: reduced scale (`io.render`'s `reduce_to`); v2: box-reduce before resizing.
-VERSIONS = {"efficientnet_lite0": "v3", "torchscript": "v3", "pixels": "v2"}
+#: The preprocessing version each family's ids end with. efficientnet_lite0 v4: two middle
+#: blocks' pooled outputs after the head's 1280 features (`EFFICIENTNET_PARTS`); v3 / pixels
+#: v2: JPEGs decoded at a reduced scale (`io.render`'s `reduce_to`); v2: box-reduce before
+#: resizing.
+VERSIONS = {"efficientnet_lite0": "v4", "torchscript": "v3", "pixels": "v2"}
+#: The parts of an efficientnet_lite0 v4 vector (`ml.efficientnet.EMBEDDING_PARTS`), which the
+#: heads weigh equally (`ml.committee.preprocess_for`); older versions are one 1280 part.
+EFFICIENTNET_PARTS = (1280, 192, 112)
 #: The input side each family is built with unless told otherwise (`backbones`).
 DEFAULT_SIZES = {"efficientnet_lite0": 224, "torchscript": 224, "pixels": 32}
 
@@ -40,6 +45,14 @@ def family(rep_id: str) -> str:
     """"efficientnet_lite0", "pixels", "torchscript", ... of an id; COMBINED for a combined
     one."""
     return "+".join(part.split("/", 1)[0].split(":", 1)[0] for part in parts(rep_id))
+
+
+def blocks(rep_id: str, dims: int) -> tuple[int, ...]:
+    """The sizes of the blocks a single representation's `dims`-long vector is made of, which
+    its heads weigh equally: efficientnet_lite0's three parts, else one block."""
+    if family(rep_id) == "efficientnet_lite0" and dims == sum(EFFICIENTNET_PARTS):
+        return EFFICIENTNET_PARTS
+    return (dims,)
 
 
 def raw_pixels(rep: str) -> bool:

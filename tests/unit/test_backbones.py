@@ -148,16 +148,25 @@ def test_batchnorm_statistics_fit_tf_padding_eps_and_unit_range(model, photos):
 
 
 def test_features_shape_deterministic_and_fused_model_agrees(model, rep, photos):
+    """A vector is the head's 1280 features, then the pooled outputs of blocks 14 and 10
+    (taken here by hooks on the unfused model, not by `embedding`)."""
     batch = np.stack([rep.prepare(p) for p in photos])
+    pooled = {}
+    hooks = [model._blocks[k].register_forward_hook(
+        lambda mod, inp, out, k=k: pooled.__setitem__(k, out.mean(dim=(2, 3)).numpy()))
+        for k in (10, 14)]
     with torch.inference_mode():
-        direct = model.features(efficientnet.normalise(_unit(batch))).numpy()
+        head = model.features(efficientnet.normalise(_unit(batch))).numpy()
+    for h in hooks:
+        h.remove()
+    direct = np.hstack([head, pooled[14], pooled[10]])
     a = rep.embed(photos)
     b = rep.embed(photos)
-    assert a.shape == (2, 1280) and a.dtype == np.float32
+    assert a.shape == (2, 1280 + 192 + 112) and a.dtype == np.float32
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(a, direct, rtol=1e-3, atol=1e-4)
-    assert (a >= 0).all() and (a <= 6).all()  # after ReLU6, averaged
-    assert rep.id == "efficientnet_lite0/224/v3" and rep.dim == 1280
+    assert (a[:, :1280] >= 0).all() and (a[:, :1280] <= 6).all()  # after ReLU6, averaged
+    assert rep.id == "efficientnet_lite0/224/v4" and rep.dim == 1584
 
 
 def test_frozen_graph_computes_what_the_module_computes(rep, photos):
@@ -165,7 +174,7 @@ def test_frozen_graph_computes_what_the_module_computes(rep, photos):
     same vectors as the eager module, at any batch size and at another input size."""
     assert isinstance(rep.features, torch.jit.ScriptFunction | torch.ScriptMethod)
     eager = EfficientNetRepresentation(device="cpu", frozen=False)
-    assert eager.features == eager.model.features
+    assert eager.features == eager.model.embedding
     crops = [p[i * 40:i * 40 + 300, i * 60:i * 60 + 400] for p in photos for i in range(3)]
     np.testing.assert_allclose(rep.embed(crops), eager.embed(crops), rtol=1e-5, atol=1e-5)
     small = EfficientNetRepresentation(device="cpu", image_size=96)
@@ -183,8 +192,8 @@ def test_a_model_that_cannot_be_traced_runs_eagerly(monkeypatch, photos, caplog)
     with caplog.at_level("WARNING"):
         fallback = EfficientNetRepresentation(device="cpu")
     assert "runs eagerly (tracing failed: tracing is gone)" in caplog.text
-    assert fallback.features == fallback.model.features
-    assert fallback.embed(photos).shape == (2, 1280)
+    assert fallback.features == fallback.model.embedding
+    assert fallback.embed(photos).shape == (2, 1584)
 
 
 def test_a_graph_that_fails_at_run_time_gives_way_to_the_module(photos, caplog):
@@ -198,7 +207,7 @@ def test_a_graph_that_fails_at_run_time_gives_way_to_the_module(photos, caplog):
     with caplog.at_level("WARNING"):
         got = rep.embed(photos)
     assert "runs eagerly from now on (the graph failed: the graph broke)" in caplog.text
-    assert rep.features == rep.model.features
+    assert rep.features == rep.model.embedding
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -212,7 +221,7 @@ def test_grey_is_replicated_and_sizes_may_differ(rep, photos):
     small = photos[1][::3, ::2]  # (143, 320, 3)
     tall = np.ascontiguousarray(photos[1].transpose(1, 0, 2))  # (640, 427, 3)
     out = rep.embed([grey, np.stack([grey] * 3, axis=2), small, tall])
-    assert out.shape == (4, 1280)
+    assert out.shape == (4, 1584)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-5, atol=1e-6)
     assert np.isfinite(out).all()
     with pytest.raises(ValueError):

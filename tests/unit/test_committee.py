@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -95,3 +97,32 @@ def test_combined_parts_weigh_the_same_and_fold_into_the_heads(digits):
     accuracy = (committee.classes[committee.predict_proba(x[300:]).mean(0).argmax(1)]
                 == y[300:]).mean()
     assert accuracy > 0.9
+
+
+def test_imagenet_feature_blocks_weigh_the_same_alone_and_beside_pixels(digits):
+    """efficientnet_lite0 v4 vectors: the head's 1280 features and two middle blocks' 192 and
+    112, each block standardised and given a third of the total variance; beside pixels the
+    three blocks together weigh as much as the pixel part. A v3 vector (1280) is one block."""
+    from aldesk.ml.committee import preprocess_for
+
+    x8, y = digits
+    rng = np.random.default_rng(1)
+    sizes, scales = (1280, 192, 112), (0.3, 5.0, 40.0)  # wildly different raw scales
+    x = np.hstack([rng.gamma(0.5, s, (len(y), n)) for n, s in zip(sizes, scales, strict=True)]
+                  ).astype(np.float32)
+    z = preprocess_for("efficientnet_lite0/224/v4", x).apply(x)
+    bounds = np.cumsum((0, *sizes))
+    totals = [z[:, a:b].var(0).sum() for a, b in itertools.pairwise(bounds)]
+    assert totals == pytest.approx([1584 / 3] * 3, rel=0.02)
+    within = z[:, :1280].var(0)
+    assert within.min() == pytest.approx(within.max(), rel=0.02)  # standardised inside
+    old = preprocess_for("efficientnet_lite0/224/v3", x[:, :1280]).apply(x[:, :1280])
+    assert old.var(0).sum() == pytest.approx(1280, rel=0.02)
+
+    pixels = np.kron(x8.reshape(-1, 8, 8) / 16.0, np.ones((4, 4))).reshape(len(y), 1024)
+    both = np.hstack([pixels, x]).astype(np.float32)
+    zb = preprocess_for("pixels/32/v2+efficientnet_lite0/224/v4", both).apply(both)
+    k = 128 + 1584
+    assert zb[:, :128].var(0).sum() == pytest.approx(k, rel=0.02)
+    parts = [zb[:, 128 + a:128 + b].var(0).sum() for a, b in itertools.pairwise(bounds)]
+    assert parts == pytest.approx([k / 3] * 3, rel=0.02)

@@ -237,8 +237,8 @@ def test_representation_ids_are_known_without_building_the_model():
     assert representation_id("pixels") == get_representation("pixels").id == "pixels/32/v2"
     assert representation_id("pixels", 16) == get_representation("pixels", image_size=16).id
     rep = get_representation("efficientnet_lite0", device="cpu")
-    assert representation_id("efficientnet_lite0") == rep.id == "efficientnet_lite0/224/v3"
-    assert representation_id("efficientnet_lite0", 160, "pad") == "efficientnet_lite0/160/pad/v3"
+    assert representation_id("efficientnet_lite0") == rep.id == "efficientnet_lite0/224/v4"
+    assert representation_id("efficientnet_lite0", 160, "pad") == "efficientnet_lite0/160/pad/v4"
 
 
 def test_the_queue_before_any_model_reads_cached_vectors_without_torch(project):
@@ -266,7 +266,7 @@ def test_the_combined_representation_is_its_parts_side_by_side(project):
     from aldesk.store.embeddings import get_vectors
 
     both = get_representation(COMBINED, device="cpu")
-    assert both.id == representation_id(COMBINED) == "pixels/32/v2+efficientnet_lite0/224/v3"
+    assert both.id == representation_id(COMBINED) == "pixels/32/v2+efficientnet_lite0/224/v4"
     assert family(both.id) == COMBINED and is_current(both.id) and not raw_pixels(both.id)
     assert not is_current("pixels/32/v1+efficientnet_lite0/224/v3")
     pixels = get_representation("pixels")
@@ -277,9 +277,9 @@ def test_the_combined_representation_is_its_parts_side_by_side(project):
     assert report.embedded == 150 and report.representation == both.id
     both_ids, x = project_matrix(project, both.id)
     _, x_features = project_matrix(project, both.parts[1].id)  # stored under the part's id
-    assert np.array_equal(both_ids, ids) and x.shape == (150, 1024 + 1280)
+    assert np.array_equal(both_ids, ids) and x.shape == (150, 1024 + 1584)
     np.testing.assert_array_equal(x, np.hstack([x_pixels, x_features]))
     key = project.conn.execute("SELECT content_key FROM items LIMIT 1").fetchone()[0]
     v, found = get_vectors(project, both.id, [key, "no such key"])
     assert found.tolist() == [True, False] and not v[1].any()
-    np.testing.assert_allclose(both.embed([np.zeros((40, 40), np.uint8)]).shape, (1, 2304))
+    np.testing.assert_allclose(both.embed([np.zeros((40, 40), np.uint8)]).shape, (1, 1024 + 1584))
