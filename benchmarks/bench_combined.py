@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,33 @@ def accuracy(xp: np.ndarray, yp: np.ndarray, xt: np.ndarray, yt: np.ndarray, see
     return float((head.classes[head.predict_proba(xt)[0].argmax(1)] == yt).mean())
 
 
+def compare(y: np.ndarray, inputs: dict[str, tuple[Callable[[np.ndarray], Preprocess],
+                                                    np.ndarray]],
+            sizes: list[int], seeds: int) -> dict[str, np.ndarray]:
+    """(seeds, len(sizes) + 1) held-out accuracies per input (name -> (fit a preprocessing on
+    the pool, the (N, D) matrix)): the same random label sets for every input, then the
+    whole pool."""
+    acc = {name: np.zeros((seeds, len(sizes) + 1)) for name in inputs}
+    for seed in range(seeds):
+        pool, test = stratified_split(y, seed)
+        rng = np.random.default_rng(seed)
+        draws = [draw(y[pool], s, rng) for s in sizes] + [np.arange(len(pool))]
+        for name, (fit, xs) in inputs.items():
+            prep = fit(xs[pool])
+            xp, xt = prep.apply(xs[pool]), prep.apply(xs[test])
+            for k, pick in enumerate(draws):
+                acc[name][seed, k] = accuracy(xp[pick], y[pool][pick], xt, y[test], seed)
+    return acc
+
+
+def print_table(acc: dict[str, np.ndarray], sizes: list[int]) -> None:
+    print("| input of one softmax head | " + " | ".join(f"at {s}" for s in sizes)
+          + " | whole pool |")
+    print("|---|" + "---:|" * (len(sizes) + 1))
+    for name, a in acc.items():
+        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in a.mean(0)) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset", type=Path)
@@ -45,25 +74,11 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     data, _ = load_dataset(args.dataset, "auto")  # embeds both representations (cached)
     ids = {name: representation_id(name) for name in CANDIDATES}
-    x = {name: data.matrix(rep) for name, rep in ids.items()}
-    acc = {name: np.zeros((args.seeds, len(sizes) + 1)) for name in x}
-    for seed in range(args.seeds):
-        pool, test = stratified_split(data.y, seed)
-        rng = np.random.default_rng(seed)
-        draws = [draw(data.y[pool], s, rng) for s in sizes] + [np.arange(len(pool))]
-        for name, xs in x.items():
-            prep = preprocess_for(ids[name], xs[pool])
-            xp, xt = prep.apply(xs[pool]), prep.apply(xs[test])
-            for k, pick in enumerate(draws):
-                acc[name][seed, k] = accuracy(xp[pick], data.y[pool][pick], xt, data.y[test],
-                                              seed)
+    acc = compare(data.y, {name: (partial(preprocess_for, rep), data.matrix(rep))
+                           for name, rep in ids.items()}, sizes, args.seeds)
     print(f"{args.dataset.name}: {len(data.y)} items, {len(data.class_names)} classes; "
           f"{args.seeds} seeds, the same random label sets for every representation\n")
-    print("| input of one softmax head | " + " | ".join(f"at {s}" for s in sizes)
-          + " | whole pool |")
-    print("|---|" + "---:|" * (len(sizes) + 1))
-    for name, a in acc.items():
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in a.mean(0)) + " |")
+    print_table(acc, sizes)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_combined import accuracy
-from bench_heads import draw
+from bench_combined import compare, print_table
 
 from aldesk.ml.committee import preprocess_for, standardiser
-from aldesk.services.simulate import load_dataset, stratified_split
+from aldesk.services.simulate import load_dataset
 
 
 def main() -> None:
@@ -40,30 +38,16 @@ def main() -> None:
     rep = data.representation
     old = rep.rsplit("/", 1)[0] + "/v3"  # one block: the plain standardisation of v3
     inputs = {
-        "head features alone (1280)": (lambda p: preprocess_for(old, p), slice(0, 1280)),
-        "with blocks 14 and 10, one standardisation (1584)": (standardiser, slice(None)),
+        "head features alone (1280)":
+            (partial(preprocess_for, old), data.x[:, :1280]),
+        "with blocks 14 and 10, one standardisation (1584)": (standardiser, data.x),
         "with blocks 14 and 10, blocks weighed equally (1584, aldesk)":
-            (lambda p: preprocess_for(rep, p), slice(None)),
+            (partial(preprocess_for, rep), data.x),
     }
-    acc = {name: np.zeros((args.seeds, len(sizes) + 1)) for name in inputs}
-    for seed in range(args.seeds):
-        pool, test = stratified_split(data.y, seed)
-        rng = np.random.default_rng(seed)
-        draws = [draw(data.y[pool], s, rng) for s in sizes] + [np.arange(len(pool))]
-        for name, (fit, cols) in inputs.items():
-            xs = data.x[:, cols]
-            prep = fit(xs[pool])
-            xp, xt = prep.apply(xs[pool]), prep.apply(xs[test])
-            for k, pick in enumerate(draws):
-                acc[name][seed, k] = accuracy(xp[pick], data.y[pool][pick], xt, data.y[test],
-                                              seed)
+    acc = compare(data.y, inputs, sizes, args.seeds)
     print(f"{args.dataset.name}: {len(data.y)} items, {len(data.class_names)} classes, {rep}; "
           f"{args.seeds} seeds, the same random label sets for every input\n")
-    print("| input of one softmax head | " + " | ".join(f"at {s}" for s in sizes)
-          + " | whole pool |")
-    print("|---|" + "---:|" * (len(sizes) + 1))
-    for name, a in acc.items():
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in a.mean(0)) + " |")
+    print_table(acc, sizes)
 
 
 if __name__ == "__main__":
