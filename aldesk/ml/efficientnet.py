@@ -172,8 +172,9 @@ class EfficientNetLite0(nn.Module):
         Why not the head alone: the middle of the network describes shapes and textures
         before they are bent towards ImageNet's classes. With the parts weighed equally by the
         heads (`ml.committee.preprocess_for`), one head on the same random labels gained
-        0.01-0.13 in held-out accuracy at 20-400 labels on four sets (digits, Fashion-MNIST,
-        camera frames, small colour photos) and lost nowhere (docs/benchmarks.md)."""
+        0.006-0.12 in held-out accuracy at 20-400 labels on digits and Fashion-MNIST
+        (benchmarks/bench_taps.py), as much in a probe by hand on camera frames and small
+        colour photos, and lost nowhere (docs/benchmarks.md)."""
         x = F.relu6(self._bn0(self._conv_stem(x)))
         taps: dict[int, torch.Tensor] = {}
         for index, block in enumerate(self._blocks):
