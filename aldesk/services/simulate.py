@@ -171,12 +171,17 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
     from aldesk.al.policy import choose
     from aldesk.al.registry import HEAD_GRADIENT
     from aldesk.ml.committee import preprocess_for, train_committee
-    from aldesk.services.representation import better_by_cv
+    from aldesk.ml.ids import family
+    from aldesk.services.representation import CANDIDATES, better_by_cv
 
     pool, test = stratified_split(data.y, seed)
     rng = np.random.default_rng(seed + 1000)
     norms = {r: preprocess_for(r, data.matrix(r)[pool])
              for r in [data.representation, *data.others]}
+    # In a project's order, so that a tie goes where a project's would (the cheapest), not to
+    # the representation the run started on; others (a test's) after them, as given.
+    order = [*CANDIDATES, *(family(r) for r in norms)]
+    compared = sorted(norms, key=lambda r: order.index(family(r))) if data.others else []
     current, decided = data.representation, False
     labeled: list[int] = []  # positions in `pool`
     committee = None
@@ -203,7 +208,8 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
         rows = pool[np.asarray(labeled, np.int64)]
         lab_y = data.y[rows]
         if data.others and not decided:
-            chosen = better_by_cv({r: (data.matrix(r)[rows], norms[r]) for r in norms}, lab_y)
+            chosen = better_by_cv({r: (data.matrix(r)[rows], norms[r]) for r in compared},
+                                  lab_y)
             if chosen is not None:
                 current, decided = chosen[0], True
         committee = (train_committee(data.matrix(current)[rows], lab_y, seed=seed,

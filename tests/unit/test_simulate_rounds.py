@@ -154,6 +154,37 @@ def test_a_run_compares_representations_once_by_cross_validation(digits, monkeyp
     assert all(o is None for o in outcomes[:-1]) and len(outcomes) < len(kept)  # then never
 
 
+def test_a_tie_between_representations_goes_where_a_projects_would(digits, monkeypatch):
+    """The comparison sees the candidates in a project's order (pixels, ImageNet features,
+    both), whatever the run started on: better_by_cv keeps the first of equal scores, so a tie
+    goes to the cheapest, as in a project, not to the start."""
+    from aldesk.ml.ids import COMBINED, representation_id
+    from aldesk.services.representation import better_by_cv
+
+    pixels, features, both = (representation_id(n) for n in
+                              ("pixels", "efficientnet_lite0", COMBINED))
+    seen: list[list[str]] = []
+
+    def tie(candidates, y):
+        seen.append(list(candidates))
+        return None if len(y) < 30 else (next(iter(candidates)), "a tie")
+
+    import aldesk.services.representation as representation
+
+    monkeypatch.setattr(representation, "better_by_cv", tie)
+    for start, others in ((both, (features, pixels)), (features, (both, pixels))):
+        data = Dataset(digits.x, digits.y, digits.class_names, start,
+                       others=dict.fromkeys(others, digits.x))
+        seen.clear()
+        out = list(rounds(data, "random", 0, 20, 20, 60, members=3))
+        assert seen[0] == [pixels, features, both]
+        assert [r.representation for r in out] == [start, pixels, pixels]
+    # and better_by_cv itself keeps the first of equal scores
+    x = digits.x[:200]
+    same = better_by_cv({"a": (x, None), "b": (x, None)}, digits.y[:200])
+    assert same is not None and same[0] == "a"
+
+
 def test_one_labeled_class_predicts_that_class(digits):
     first = next(rounds(digits, "random", 0, 1, 1, 1))
     assert first.committee is None and len(first.labeled) == 1
