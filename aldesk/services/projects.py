@@ -16,8 +16,8 @@ from aldesk.store.project import project_path
 REPRESENTATIONS = {
     "auto": "Automatic (recommended): chosen from the images, then by accuracy",
     "efficientnet_lite0": "EfficientNet-Lite0: photos, radiographs, scans",
-    "pixels": "Raw pixels: small glyph-like images",
-    "pixels+efficientnet_lite0": "Both side by side: small grey images of objects",
+    "pixels": "Raw pixels: fast; small glyph-like images",
+    "pixels+efficientnet_lite0": "Both side by side: small grey images",
 }
 
 

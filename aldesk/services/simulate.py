@@ -209,7 +209,7 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
         lab_y = data.y[rows]
         if data.others and not decided:
             chosen = better_by_cv({r: (data.matrix(r)[rows], norms[r]) for r in compared},
-                                  lab_y)
+                                  lab_y, start=data.representation)
             if chosen is not None:
                 current, decided = chosen[0], True
         committee = (train_committee(data.matrix(current)[rows], lab_y, seed=seed,

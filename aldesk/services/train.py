@@ -72,6 +72,15 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed:
                              prep: Any = None) -> float | None:
     """Accuracy of a single head by stratified k-fold on the labels, when there are enough.
     `prep` is the heads' input preprocessing, fitted on the whole pool."""
+    correct = cross_validated_correct(x, y, folds, seed, prep)
+    return None if correct is None else float(correct.mean())
+
+
+def cross_validated_correct(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0,
+                            prep: Any = None) -> np.ndarray | None:
+    """(L,) bool: whether a single head trained without each label's fold (stratified k-fold)
+    predicts it right; None while a class has fewer than two labels. The folds depend only on
+    y and seed, so two inputs with the same labels are judged on the same folds (paired)."""
     from aldesk.ml.committee import train_committee
 
     classes, counts = np.unique(y, return_counts=True)
@@ -83,15 +92,14 @@ def cross_validated_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed:
     for c in classes:
         idx = rng.permutation(np.flatnonzero(y == c))
         fold_of[idx] = np.arange(len(idx)) % folds
-    correct = 0
+    correct = np.zeros(len(y), bool)
     for f in range(folds):
         test = fold_of == f
         if len(np.unique(y[~test])) < 2:
-            continue
+            continue  # no head: the fold counts as wrong
         head = train_committee(x[~test], y[~test], members=1, seed=seed, standardise=prep)
-        pred = head.classes[head.predict_proba(x[test])[0].argmax(axis=1)]
-        correct += int((pred == y[test]).sum())
-    return correct / len(y)
+        correct[test] = head.classes[head.predict_proba(x[test])[0].argmax(axis=1)] == y[test]
+    return correct
 
 
 def train_round(project: Project, *, strategy: str = "auto", members: int = 10,

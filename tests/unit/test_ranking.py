@@ -122,6 +122,14 @@ def test_stream_waits_for_a_retrain_when_the_model_predates_the_preprocessing(
     assert "retrain" in report.note and "-before-upgrade" in report.note
 
 
+def _use_pixels(project: Project) -> None:
+    """One representation, its vectors stored under its own id (a combined one, which small
+    grey digits start on, stores its parts')."""
+    with project.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('representation', "
+                     "'pixels')")
+
+
 def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
     """After an upgrade changes a representation's preprocessing (its id's version), the old
     vectors go when the new ones are made; other representations' vectors stay."""
@@ -129,6 +137,7 @@ def test_vectors_of_a_superseded_preprocessing_are_dropped_once(project):
     from aldesk.services.embedding import embed_project
     from aldesk.store import embeddings as store_emb
 
+    _use_pixels(project)
     _label(project, 40)
     compute_ranking(project.path, retrain=True)
     current = project.conn.execute("SELECT representation FROM models").fetchone()[0]
@@ -186,6 +195,7 @@ def test_a_model_of_an_older_preprocessing_serves_until_its_vectors_go(project):
     empty matrix (which failed every round after)."""
     from aldesk.services.info import format_info, project_info
 
+    _use_pixels(project)
     _label(project, 40)
     first = compute_ranking(project.path, retrain=True)
     current = project.conn.execute("SELECT representation FROM models").fetchone()[0]

@@ -12,6 +12,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent.parent / "cli"))
 from test_engine_cli import write_digits
 
+from aldesk.ml.ids import COMBINED
 from aldesk.services.ingest import sync_folder
 from aldesk.services.representation import choose_representation
 from aldesk.store import Project
@@ -20,13 +21,13 @@ from aldesk.store import classes as cls
 from aldesk.store import items as store_items
 
 
-def test_small_images_start_with_pixels_then_compare_by_cross_validation(tmp_path):
+def test_small_grey_images_start_with_both_then_compare_by_cross_validation(tmp_path):
     write_digits(tmp_path / "d", (0, 1, 7), 14)
     with Project.create(tmp_path / "p") as p:
         ids = {c.name: c.id for c in cls.add_classes(p, ["0", "1", "7"])}
         sync_folder(p, tmp_path / "d")
         name, reason = choose_representation(p)
-        assert name == "pixels" and "small (32 px) and grey" in reason
+        assert name == "pixels+efficientnet_lite0" and "small (32 px) and grey" in reason
         for item in store_items.list_items(p):
             ann.record(p, item.id, "label", [ids[item.rel_path.split("/")[0]]], annotator="t")
         name, reason = choose_representation(p)
@@ -68,6 +69,43 @@ def test_the_comparison_is_made_once_until_the_setting_changes(tmp_path, monkeyp
         assert compared and "40 labels" in reason and p.meta("representation_decided") == name
 
 
+def test_the_start_is_kept_unless_another_is_clearly_better(monkeypatch):
+    """On 40 labels two inputs differ by a few items by chance: the one in use is left only for
+    one that is right where it is wrong beyond chance (McNemar's test at 5 %)."""
+    import aldesk.services.train as train
+    from aldesk.services.representation import better_by_cv, clearly_better
+
+    def right_but(wrong: range) -> np.ndarray:
+        out = np.ones(40, bool)
+        out[list(wrong)] = False
+        return out
+
+    # only one right: 9 labels against 2 is chance at 5 % (chi-squared 3.27), 10 against 2 not
+    assert not clearly_better(right_but(range(2)), right_but(range(2, 11)))
+    assert clearly_better(right_but(range(2)), right_but(range(2, 12)))
+    assert not clearly_better(right_but(range(2, 12)), right_but(range(2)))  # the other way
+
+    y = np.repeat([0, 1], 20)
+    outcomes: dict[int, np.ndarray] = {}
+    monkeypatch.setattr(train, "cross_validated_correct",
+                        lambda x, y, prep=None: outcomes[int(x[0, 0])])
+
+    def compare(start: str | None, start_wrong: range) -> tuple[str, str] | None:
+        outcomes.update({0: right_but(range(2)), 1: right_but(start_wrong)})
+        return better_by_cv({"pixels": (np.zeros((40, 1)), None),
+                             COMBINED: (np.ones((40, 1)), None)}, y, start)
+
+    name, reason = compare(COMBINED, range(2, 11))  # 0.950 against 0.775: not clearly
+    assert name == COMBINED and reason == (
+        f"cross-validated accuracy 0.775 ({COMBINED}) against 0.950 (pixels) on 40 labels: "
+        "no other clearly better (McNemar's test, 5 %)")
+    assert compare(COMBINED, range(2, 12)) == (
+        "pixels", f"cross-validated accuracy 0.950 (pixels) against 0.750 ({COMBINED}) on 40 "
+        "labels")
+    assert compare(None, range(2, 11))[0] == "pixels"  # no start: the best
+    assert compare("pixels", range(2, 40))[0] == "pixels"  # the start is the best
+
+
 def test_photos_start_with_imagenet_features(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(3):
@@ -94,7 +132,7 @@ def test_small_colour_photos_start_with_imagenet_features(tmp_path):
         assert name == "efficientnet_lite0" and "small (32 px) but in colour" in reason
 
 
-def test_grey_glyphs_saved_as_rgb_still_start_with_pixels(tmp_path):
+def test_grey_glyphs_saved_as_rgb_still_start_as_grey(tmp_path):
     write_digits(tmp_path / "d", (0, 1, 7), 4)
     for path in (tmp_path / "d").rglob("*.png"):
         Image.open(path).convert("RGB").save(path)
@@ -102,7 +140,7 @@ def test_grey_glyphs_saved_as_rgb_still_start_with_pixels(tmp_path):
         sync_folder(p, tmp_path / "d")
         assert Image.open(next((tmp_path / "d").rglob("*.png"))).mode == "RGB"
         name, reason = choose_representation(p)
-        assert name == "pixels" and "and grey" in reason
+        assert name == "pixels+efficientnet_lite0" and "and grey" in reason
 
 
 def test_the_look_at_the_images_is_taken_once_and_only_from_images_read(tmp_path, monkeypatch):
@@ -114,9 +152,10 @@ def test_the_look_at_the_images_is_taken_once_and_only_from_images_read(tmp_path
         moved = tmp_path / "d-away"
         (tmp_path / "d").rename(moved)  # the folder is unplugged: nothing can be read
         name, reason = choose_representation(p)
-        assert name == "pixels" and "none of a sample could be read" in reason
+        assert name == "pixels+efficientnet_lite0" and "none of a sample could be read" in reason
         assert not p.meta("representation_looks")
         moved.rename(tmp_path / "d")
-        assert choose_representation(p)[1].endswith("and grey: raw pixels suit glyph-like images")
+        assert choose_representation(p)[1].endswith(
+            "and grey: raw pixels and ImageNet features (EfficientNet-Lite0) side by side")
         monkeypatch.setattr(representation, "_in_colour", lambda *a: 1 / 0)  # not looked again
         assert "and grey" in choose_representation(p)[1]

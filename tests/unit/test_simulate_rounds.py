@@ -145,8 +145,8 @@ def test_a_run_compares_representations_once_by_cross_validation(digits, monkeyp
     import aldesk.services.representation as representation
 
     real, outcomes = representation.better_by_cv, []
-    monkeypatch.setattr(representation, "better_by_cv", lambda candidates, y: outcomes.append(
-        real(candidates, y)) or outcomes[-1])
+    monkeypatch.setattr(representation, "better_by_cv", lambda candidates, y, start: (
+        outcomes.append(real(candidates, y, start)) or outcomes[-1]))
     kept = list(rounds(Dataset(digits.x, digits.y, digits.class_names, "pixels",
                                others={"noise": noise}), "auto", 0, 20, 20, 120, members=3))
     assert {r.representation for r in kept} == {"pixels"}
@@ -165,7 +165,7 @@ def test_a_tie_between_representations_goes_where_a_projects_would(digits, monke
                               ("pixels", "efficientnet_lite0", COMBINED))
     seen: list[list[str]] = []
 
-    def tie(candidates, y):
+    def tie(candidates, y, start):
         seen.append(list(candidates))
         return None if len(y) < 30 else (next(iter(candidates)), "a tie")
 
@@ -202,12 +202,14 @@ def test_loaded_dataset_names_each_row_by_its_path(tmp_path):
 
 
 def test_auto_representation_is_chosen_by_the_images_size_as_in_a_project(tmp_path):
-    """`simulate` without --representation: digits get pixels, photos ImageNet features (it
-    once used pixels for every dataset)."""
+    """`simulate` without --representation: small grey digits get pixels and ImageNet features
+    side by side, photos ImageNet features (it once used pixels for every dataset)."""
     from sklearn.datasets import load_sample_images
 
+    from aldesk.ml.ids import COMBINED, representation_id
+
     digits, _ = load_dataset(make_digit_folder(tmp_path / "digits", 20), "auto")
-    assert digits.representation.startswith("pixels/")
+    assert digits.representation == representation_id(COMBINED)
     assert "small" in digits.representation_reason
     photos = tmp_path / "photos"
     for name, image in zip(("china", "flower"), load_sample_images().images, strict=True):
