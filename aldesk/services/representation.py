@@ -40,7 +40,8 @@ COLOUR_SAMPLE = 32
 COLOUR_SPREAD = 8.0  # mean max-min over R, G, B, of 255
 MIN_LABELS_TO_COMPARE = 30
 MAX_ITEMS_TO_COMPARE = 20_000
-#: Compared in this order: on equal accuracy the first (the cheapest) wins.
+#: Compared in this order: on equal accuracy the first (the cheapest) is the best, though the
+#: one in use stays unless the best is clearly better (`better_by_cv`).
 CANDIDATES = ("pixels", "efficientnet_lite0", COMBINED)
 #: The chi-squared (1 degree of freedom) a paired difference must exceed to count (5 %).
 MCNEMAR_5_PERCENT = 3.841

@@ -178,8 +178,8 @@ def rounds(data: Dataset, strategy: str, seed: int, init: int, batch: int, budge
     rng = np.random.default_rng(seed + 1000)
     norms = {r: preprocess_for(r, data.matrix(r)[pool])
              for r in [data.representation, *data.others]}
-    # In a project's order, so that a tie goes where a project's would (the cheapest), not to
-    # the representation the run started on; others (a test's) after them, as given.
+    # In a project's order, so that a tie for the best goes where a project's would (the
+    # cheapest); others (a test's) after them, as given.
     order = [*CANDIDATES, *(family(r) for r in norms)]
     compared = sorted(norms, key=lambda r: order.index(family(r))) if data.others else []
     current, decided = data.representation, False

@@ -156,8 +156,8 @@ def test_a_run_compares_representations_once_by_cross_validation(digits, monkeyp
 
 def test_a_tie_between_representations_goes_where_a_projects_would(digits, monkeypatch):
     """The comparison sees the candidates in a project's order (pixels, ImageNet features,
-    both), whatever the run started on: better_by_cv keeps the first of equal scores, so a tie
-    goes to the cheapest, as in a project, not to the start."""
+    both), whatever the run started on: better_by_cv takes the first of equal scores as the
+    best (the start still stays unless the best is clearly better), as in a project."""
     from aldesk.ml.ids import COMBINED, representation_id
     from aldesk.services.representation import better_by_cv
 
